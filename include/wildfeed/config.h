@@ -52,7 +52,8 @@ int wf_config_load_string(wf_config *c, const char *json, wf_error *err);
  * comma-separated text. */
 int wf_config_set(wf_config *c, const char *assignment, wf_error *err);
 
-const char *wf_config_str(const wf_config *c, const char *key); /* STR and ENUM */
+/* STR and ENUM keys; for "kafka.<prop>" the property, or NULL when unset. */
+const char *wf_config_str(const wf_config *c, const char *key);
 int64_t wf_config_int(const wf_config *c, const char *key);
 double wf_config_double(const wf_config *c, const char *key);
 int wf_config_bool(const wf_config *c, const char *key);

@@ -59,6 +59,8 @@ typedef struct wf_event {
     int rating;
 
     void *doc; /* the JSON document (json_t *), owned */
+    void *extra; /* memory beyond the document (message array, joined content
+                    parts, derived ids), owned; freed by wf_event_clear */
 } wf_event;
 
 typedef struct wf_parser wf_parser;

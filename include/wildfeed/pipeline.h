@@ -87,11 +87,6 @@ typedef struct wf_sample_sink {
     void *ctx;
 } wf_sample_sink;
 
-/* Told when every consequence of one fed record has reached the sink (its
- * candidates judged, its samples put, its pending state handed over). Records
- * can complete out of order when the judge is asynchronous. */
-typedef void (*wf_record_done_fn)(void *ctx, uint64_t record_tag);
-
 typedef struct wf_pipeline wf_pipeline;
 
 /* The judge and sink are borrowed and must outlive the pipeline. */
@@ -99,15 +94,18 @@ wf_pipeline *wf_pipeline_new(const wf_config *cfg, wf_judge *judge, wf_sample_si
                              wf_error *err);
 void wf_pipeline_free(wf_pipeline *p);
 
-void wf_pipeline_on_record_done(wf_pipeline *p, wf_record_done_fn fn, void *ctx);
-
 /* Feeds one raw record (a JSONL line or a Kafka message value). Bad records
  * are counted by reason and return WF_EPARSE with the reason in *reason (when
- * non-NULL); they still complete (record_done is called). now is unix seconds,
- * used for TTLs and when the record has no timestamp. Returns WF_EAGAIN when
- * the judge is full: pump and feed the same record again. */
-int wf_pipeline_feed(wf_pipeline *p, const char *buf, size_t len, uint64_t record_tag,
-                     int64_t now, wf_bad_reason *reason, wf_error *err);
+ * non-NULL). now is unix seconds, used for TTLs and when the record has no
+ * timestamp. Returns WF_EAGAIN when the judge is full: pump and feed the same
+ * record again. When feed returns, everything the record caused is either
+ * done or held as pipeline state (see wf_pipeline_take_changes). */
+int wf_pipeline_feed(wf_pipeline *p, const char *buf, size_t len, int64_t now,
+                     wf_bad_reason *reason, wf_error *err);
+
+/* Counts a record refused before it reached the parser (a line or message
+ * over the size limit that the reader skipped). */
+void wf_pipeline_reject(wf_pipeline *p, wf_bad_reason reason, size_t len);
 
 /* Collects verdicts (waiting up to timeout_ms) and moves candidates on. */
 int wf_pipeline_pump(wf_pipeline *p, int timeout_ms, wf_error *err);
@@ -120,6 +118,39 @@ void wf_pipeline_tick(wf_pipeline *p, int64_t now);
 int wf_pipeline_finish(wf_pipeline *p, wf_error *err);
 
 const wf_pipeline_stats *wf_pipeline_get_stats(const wf_pipeline *p);
+
+/* ---- persistence: what the daemon writes at each store commit ----
+ *
+ * The pipeline holds two kinds of state between records: conversations of
+ * message events (history, exchange count) and turns still in flight
+ * (awaiting a verdict, neutral awaiting hindsight, or kept as hindsight
+ * evidence). With tracking on, every change to either is listed, and the
+ * daemon writes the listed ones in the same transaction as the samples, so
+ * a committed batch holds every consequence of the records fed before it. */
+
+typedef enum wf_change_kind { WF_CHANGE_CONVERSATION = 0, WF_CHANGE_TURN } wf_change_kind;
+
+typedef struct wf_change {
+    wf_change_kind kind;
+    const char *key;             /* conversation id, or the turn's key */
+    const char *conversation_id;
+    const wf_strbuf *state;      /* serialized state; NULL: delete the stored copy */
+    int64_t at;                  /* last activity, unix seconds */
+} wf_change;
+
+void wf_pipeline_track_changes(wf_pipeline *p);
+/* Hands every change since the last call to fn; a non-zero return stops and
+ * keeps the rest for the next call. */
+int wf_pipeline_take_changes(wf_pipeline *p, int (*fn)(void *ctx, const wf_change *c),
+                             void *ctx);
+/* Restores a stored conversation (WF_CHANGE_CONVERSATION state). */
+int wf_pipeline_restore_conversation(wf_pipeline *p, const char *state, size_t len,
+                                     int64_t last_seen, wf_error *err);
+/* Restores a stored turn (WF_CHANGE_TURN state); turns that were awaiting a
+ * verdict are submitted to the judge again. */
+int wf_pipeline_restore_turn(wf_pipeline *p, const char *state, size_t len, wf_error *err);
+/* After the last restore: closes restored snapshot conversations. */
+void wf_pipeline_restore_done(wf_pipeline *p);
 
 /* Per-stage report, as text or as one JSON object. elapsed_s for throughput. */
 void wf_pipeline_report_text(const wf_pipeline_stats *s, double elapsed_s, wf_strbuf *out);

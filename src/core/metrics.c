@@ -1,6 +1,7 @@
 #include "wildfeed/metrics.h"
 
 #include <pthread.h>
+#include <stdio.h>
 
 #define MAX_COLLECTORS 64
 

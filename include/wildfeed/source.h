@@ -1,0 +1,134 @@
+/* The Kafka source: librdkafka's high-level consumer with at-least-once
+ * offset tracking, bounded in-flight work, and a dead-letter producer.
+ *
+ * Offsets. enable.auto.offset.store is forced off; enable.auto.commit stays as
+ * configured (on by default), so librdkafka commits in the background whatever
+ * the source has stored. The source stores an offset only when every message
+ * it delivered from that partition up to it has been marked done: completions
+ * may arrive in any order, and per partition the source keeps the contiguous
+ * done watermark (stored offset = offset of the last contiguous done message
+ * + 1).
+ *
+ * Back-pressure. At most source.max_in_flight messages are delivered and not
+ * yet done. When that many are out, the source pauses every assigned partition
+ * and keeps calling the consumer poll (heartbeats and rebalances go on) while
+ * delivering nothing; it resumes when in-flight falls to half the limit.
+ * Pausing makes librdkafka drop its prefetched messages and restart, on resume,
+ * right after the last message it handed over, so nothing is lost. The few
+ * messages that can still come out of the poll after the pause are held in a
+ * local buffer of fixed capacity and delivered first after resuming.
+ *
+ * Rebalances, eager and cooperative alike: before partitions are given up the
+ * hook drain(ctx) runs (the daemon drains its pipeline and commits its store,
+ * calling wf_source_done for what became durable); then the watermarks of the
+ * revoked partitions are stored and committed synchronously, and the
+ * partitions are released. Messages of revoked partitions still not done are
+ * forgotten: the next owner gets them again (replays must be harmless).
+ *
+ * Threads. wf_source_poll, wf_source_dead_letter, wf_source_stats and
+ * wf_source_close belong to one thread (the consumer thread); drain runs on
+ * that thread, inside wf_source_poll or wf_source_close. wf_source_done may be
+ * called from any thread.
+ *
+ * Ownership: a wf_source is owned by its creator and released by
+ * wf_source_close. A delivered message's bytes belong to the source and stay
+ * valid until wf_source_done is called with its tag (or, for a message of a
+ * revoked partition that was never done, until wf_source_close). */
+#ifndef WILDFEED_SOURCE_H
+#define WILDFEED_SOURCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wildfeed/config.h"
+#include "wildfeed/err.h"
+#include "wildfeed/strbuf.h"
+
+typedef struct wf_source wf_source;
+
+typedef struct wf_source_hooks {
+    /* Called before partitions are revoked: bring every delivered message to
+     * done or abandon it, and return when what is durable has been marked done.
+     * May be NULL. */
+    void (*drain)(void *ctx);
+    void *ctx;
+} wf_source_hooks;
+
+/* One delivered message; every pointer is borrowed from the source. */
+typedef struct wf_source_msg {
+    uint64_t tag; /* pass to wf_source_done */
+    const char *topic;
+    int32_t partition;
+    int64_t offset;
+    const void *key; /* NULL when the message has none */
+    size_t key_len;
+    const void *value; /* NULL for a tombstone */
+    size_t len;
+    int64_t timestamp_ms; /* -1 when unknown */
+} wf_source_msg;
+
+/* Counters, a snapshot (wf_source_stats). */
+typedef struct wf_source_counters {
+    uint64_t consumed;       /* messages delivered to the caller */
+    uint64_t bytes;          /* their value bytes */
+    uint64_t done;           /* tags marked done (current assignments) */
+    uint64_t stale_done;     /* tags of revoked partitions, or repeated */
+    uint64_t forgotten;      /* not-done messages dropped at revocation */
+    uint64_t offsets_stored; /* rd_kafka_offsets_store calls that advanced */
+    uint64_t pauses;         /* times the source paused */
+    uint64_t consumer_errors;
+    uint64_t rebalances;
+    uint64_t dlq_produced; /* dead letters confirmed by the broker */
+    uint64_t dlq_failed;   /* failed deliveries (each one retried) */
+    uint64_t dlq_skipped;  /* dead letters without a topic: logged and done */
+    uint64_t in_flight;    /* delivered, not done (gauge) */
+    uint64_t held;         /* fetched while paused, not yet delivered (gauge) */
+    int paused;            /* gauge */
+    int assigned;          /* assigned partitions (gauge) */
+} wf_source_counters;
+
+/* Creates the consumer and subscribes to source.topics; also creates the
+ * dead-letter producer when source.dlq_topic is set. kafka.* keys go to
+ * librdkafka verbatim (to the producer as well); setting
+ * kafka.enable.auto.offset.store to true is an error. hooks is copied; hooks
+ * and hooks->ctx may be NULL. Returns NULL with err filled on failure. */
+wf_source *wf_source_new(const wf_config *cfg, const wf_source_hooks *hooks, wf_error *err);
+
+/* Waits up to timeout_ms for the next message. Returns 0 with *out filled,
+ * WF_EAGAIN when none came in time (also while paused), or another negative
+ * code on a fatal consumer error. Transient errors (broker down, ...) are
+ * logged and counted, not returned. Also serves dead-letter delivery reports
+ * and stores advanced watermarks. */
+int wf_source_poll(wf_source *s, wf_source_msg *out, int timeout_ms, wf_error *err);
+
+/* Marks the work of a message complete (thread-safe, any order). Unknown,
+ * repeated and stale tags are counted and otherwise ignored. */
+void wf_source_done(wf_source *s, uint64_t tag);
+
+/* Sends m's value (and key) to source.dlq_topic with the headers wf-reason,
+ * wf-error, wf-topic, wf-partition, wf-offset. m counts as done only once the
+ * broker confirms the delivery; a failed delivery is retried, never marked
+ * done. Without a dead-letter topic the message is logged (its content only
+ * at debug level), counted and marked done at once. */
+int wf_source_dead_letter(wf_source *s, const wf_source_msg *m, const char *reason,
+                          const char *error_text, wf_error *err);
+
+/* 1 when source.dlq_topic is set. */
+int wf_source_has_dlq(const wf_source *s);
+
+void wf_source_stats(wf_source *s, wf_source_counters *out);
+
+/* Renders the counters and per-partition gauges (stored offset, committed
+ * offset, lag from librdkafka's cached high watermark) in Prometheus text.
+ * Signature of wf_metrics_collect_fn; ctx is the wf_source. */
+void wf_source_collect(void *ctx, wf_strbuf *out);
+
+/* Stops fetching, calls drain, waits up to deadline_ms for in-flight messages
+ * and dead-letter deliveries to complete, stores the watermarks, commits
+ * synchronously, closes the consumer (leaving the group) and frees s. Returns
+ * WF_ETIMEOUT when work was still in flight at the deadline (what was done is
+ * committed all the same), 0 otherwise. s is freed in every case; NULL is a
+ * no-op. */
+int wf_source_close(wf_source *s, int deadline_ms, wf_error *err);
+
+#endif

@@ -1,0 +1,192 @@
+/* wf_event_parse: size limit, JSON load, shape detection, dispatch. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ingest/ingest.h"
+#include "wildfeed/text.h"
+
+/* Duplicate keys are refused: a record whose fields read differently to
+ * different consumers is not one we can label honestly. NULs in strings
+ * are admitted by the loader and refused per extracted field instead, so
+ * the message can name the field (and an unused field may carry one). Any
+ * JSON value is loaded, so a scalar record is a type error, not bad JSON. */
+#define WF_LOAD_FLAGS (JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_ANY)
+
+const char *wf_bad_reason_name(wf_bad_reason r)
+{
+    static const char *const names[WF_BAD_COUNT] = {
+        [WF_BAD_NOT_JSON] = "not_json",   [WF_BAD_MISSING_FIELD] = "missing_field",
+        [WF_BAD_TYPE] = "bad_type",       [WF_BAD_UTF8] = "bad_utf8",
+        [WF_BAD_TOO_LARGE] = "too_large", [WF_BAD_UNKNOWN_SHAPE] = "unknown_shape",
+        [WF_BAD_VALUE] = "bad_value",
+    };
+    return (unsigned)r < WF_BAD_COUNT ? names[r] : "unknown";
+}
+
+int wf_rec_fail(wf_record *r, wf_bad_reason reason, const char *fmt, ...)
+{
+    if (r->reason)
+        *r->reason = reason;
+    if (r->err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(r->err->msg, sizeof r->err->msg, fmt, ap);
+        va_end(ap);
+        r->err->code = WF_EPARSE;
+    }
+    return WF_EPARSE;
+}
+
+const char *wf_json_type_name(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "object";
+    case JSON_ARRAY: return "array";
+    case JSON_STRING: return "string";
+    case JSON_INTEGER: return "integer";
+    case JSON_REAL: return "number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "boolean";
+    case JSON_NULL: return "null";
+    }
+    return "unknown";
+}
+
+json_t *wf_field_in(const wf_parser *p, wf_field f, json_t *obj)
+{
+    const wf_ptr_list *l = &p->fields[f];
+    for (size_t i = 0; i < l->n; i++) {
+        json_t *v = wf_jptr_get(&l->ptrs[i], obj);
+        if (v)
+            return v;
+    }
+    return NULL;
+}
+
+json_t *wf_rec_field(wf_record *r, wf_field f)
+{
+    unsigned bit = 1u << f;
+    if (!(r->resolved & bit)) {
+        const wf_ptr_list *l = &r->p->fields[f];
+        json_t *found = NULL;
+        for (size_t i = 0; i < l->n && !found; i++) {
+            json_t *v = wf_jptr_get(&l->ptrs[i], r->root);
+            if (v && !json_is_null(v))
+                found = v;
+        }
+        r->val[f] = found;
+        r->resolved |= bit;
+    }
+    return r->val[f];
+}
+
+/* jansson stops at the first problem; the raw bytes decide whether the
+ * record is refused for its encoding, which is checked before syntax. */
+static int load_failed(wf_record *r, const char *buf, size_t len, const json_error_t *je)
+{
+    enum json_error_code code = json_error_code(je);
+    if (code == json_error_invalid_utf8 || !wf_utf8_valid(buf, len))
+        return wf_rec_fail(r, WF_BAD_UTF8, "record: invalid UTF-8 near byte %d", je->position);
+    if (code == json_error_null_byte_in_key)
+        return wf_rec_fail(r, WF_BAD_VALUE, "record: object key contains NUL (\\u0000)");
+    return wf_rec_fail(r, WF_BAD_NOT_JSON, "record: not JSON: %s (byte %d)", je->text,
+                       je->position);
+}
+
+static int detect_shape(wf_record *r, wf_shape *out)
+{
+    json_t *type = wf_rec_field(r, WF_F_TYPE);
+    if ((json_is_string(type) && strcmp(json_string_value(type), "feedback") == 0) ||
+        wf_rec_field(r, WF_F_RATING)) {
+        *out = WF_SHAPE_FEEDBACK;
+        return 0;
+    }
+    json_t *conv = wf_rec_field(r, WF_F_CONVERSATION);
+    if (conv) {
+        if (!json_is_array(conv))
+            return wf_rec_fail(r, WF_BAD_TYPE, "field 'conversation': expected array, got %s",
+                               wf_json_type_name(conv));
+        *out = WF_SHAPE_CONVERSATION;
+        return 0;
+    }
+    if (wf_rec_field(r, WF_F_ROLE) && wf_rec_field(r, WF_F_CONTENT)) {
+        *out = WF_SHAPE_MESSAGE;
+        return 0;
+    }
+    return wf_rec_fail(r, WF_BAD_UNKNOWN_SHAPE,
+                       "record: no field 'conversation', no 'role' and 'content', and not "
+                       "feedback (no 'rating', 'type' is not \"feedback\")");
+}
+
+static int parse_record(wf_record *r)
+{
+    wf_shape shape = r->p->shape;
+    if (shape == WF_SHAPE_AUTO && detect_shape(r, &shape) < 0)
+        return WF_EPARSE;
+    r->ev->shape = shape;
+    switch (shape) {
+    case WF_SHAPE_MESSAGE: return wf_parse_message(r);
+    case WF_SHAPE_CONVERSATION: return wf_parse_conversation(r);
+    case WF_SHAPE_FEEDBACK: return wf_parse_feedback(r);
+    case WF_SHAPE_AUTO: break;
+    }
+    return wf_rec_fail(r, WF_BAD_UNKNOWN_SHAPE, "record: no shape");
+}
+
+int wf_event_parse(const wf_parser *p, const char *buf, size_t len, wf_event *ev,
+                   wf_bad_reason *reason, wf_error *err)
+{
+    memset(ev, 0, sizeof *ev);
+    wf_record r = {.p = p, .ev = ev, .reason = reason, .err = err};
+    if (len > p->max_bytes)
+        return wf_rec_fail(&r, WF_BAD_TOO_LARGE,
+                           "record: %zu bytes exceeds input.max_record_bytes (%zu)", len,
+                           p->max_bytes);
+    json_error_t je;
+    r.root = json_loadb(buf, len, WF_LOAD_FLAGS, &je);
+    if (!r.root)
+        return load_failed(&r, buf, len, &je);
+    ev->doc = r.root;
+    int rc = json_is_object(r.root)
+                 ? parse_record(&r)
+                 : wf_rec_fail(&r, WF_BAD_TYPE, "record: expected object, got %s",
+                               wf_json_type_name(r.root));
+    if (rc < 0)
+        wf_event_clear(ev);
+    return rc;
+}
+
+typedef struct wf_block {
+    struct wf_block *next;
+    max_align_t data[];
+} wf_block;
+
+void *wf_event_alloc(wf_event *ev, size_t n)
+{
+    wf_block *b = malloc(sizeof *b + n);
+    if (!b)
+        return NULL;
+    b->next = ev->extra;
+    ev->extra = b;
+    return b->data;
+}
+
+static void free_extra(wf_event *ev)
+{
+    for (wf_block *b = ev->extra, *next; b; b = next) {
+        next = b->next;
+        free(b);
+    }
+    ev->extra = NULL;
+}
+
+void wf_event_clear(wf_event *ev)
+{
+    if (!ev)
+        return;
+    json_decref(ev->doc);
+    free_extra(ev);
+    memset(ev, 0, sizeof *ev);
+}

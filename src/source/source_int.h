@@ -1,0 +1,63 @@
+/* The wf_source struct, shared by the files of src/source. */
+#ifndef WF_SOURCE_INT_H
+#define WF_SOURCE_INT_H
+
+#include <librdkafka/rdkafka.h>
+#include <stdatomic.h>
+
+#include "source/tracker.h"
+#include "wildfeed/source.h"
+
+/* Messages that came out of the poll after the pause took effect. librdkafka
+ * drops prefetched messages on pause, so only the few already on their way to
+ * the application land here; this is the hard cap. */
+#define WF_SRC_HELD_MAX 1024
+/* How long a paused poll sleeps between checks for completed work. */
+#define WF_SRC_PAUSED_SLICE_MS 20
+/* How long a revocation waits for dead-letter deliveries to settle. */
+#define WF_SRC_REVOKE_FLUSH_MS 2000
+
+struct wf_source {
+    rd_kafka_t *rk;
+    rd_kafka_t *producer; /* dead letters; NULL without source.dlq_topic */
+    char *dlq_topic;
+    wf_source_hooks hooks;
+    wf_src_tracker tracker;
+    size_t max_in_flight, resume_at;
+    rd_kafka_message_t *held[WF_SRC_HELD_MAX];
+    size_t held_head, held_count;
+    int paused;
+    _Atomic int closing;
+    _Atomic int fatal;
+    _Atomic uint64_t consumed, bytes, offsets_stored, pauses, consumer_errors, rebalances;
+    _Atomic uint64_t dlq_produced, dlq_failed, dlq_skipped;
+    _Atomic int64_t dlq_pending; /* produced, delivery not yet reported */
+    _Atomic size_t held_gauge;
+    _Atomic int paused_gauge, assigned_gauge;
+};
+
+/* rebalance.c */
+void wf_src_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque);
+void wf_src_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                      rd_kafka_topic_partition_list_t *offsets, void *opaque);
+
+/* source.c: shared with rebalance.c and dlq.c */
+void wf_src_store_offsets(wf_source *s);
+int wf_src_commit_sync(wf_source *s);
+void wf_src_set_paused(wf_source *s, int pause);
+void wf_src_held_purge(wf_source *s, const rd_kafka_topic_partition_list_t *parts);
+
+/* dlq.c */
+int wf_src_dlq_new(wf_source *s, const wf_config *cfg, wf_error *err);
+/* Serves delivery reports; waits up to timeout_ms for all to arrive. */
+void wf_src_dlq_settle(wf_source *s, int timeout_ms);
+/* Drops what was not delivered (never marked done) and frees the producer. */
+void wf_src_dlq_free(wf_source *s);
+
+/* conf.c */
+/* Fills conf from the kafka.* keys; producer skips consumer-only properties. */
+int wf_src_conf_fill(rd_kafka_conf_t *conf, const wf_config *cfg, int producer, wf_error *err);
+void wf_src_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf);
+
+#endif

@@ -1,0 +1,153 @@
+/* The Kafka source against an in-process mock cluster: delivery exactly once,
+ * the contiguous done watermark, and back-pressure. */
+#include "source_harness.h"
+
+/* Every produced message arrives once; after close the group's offsets are
+ * committed, so a new member of the group gets nothing. */
+static void test_exactly_once(void **state)
+{
+    (void)state;
+    enum { N = 2000 };
+    wf_kafka_mock *m = h_mock(1, "t", 4);
+    h_produce(m, "t", 0, N);
+    wf_config *c = h_config(m, "t", "g");
+    wf_source *s = h_source(c, NULL);
+    static int seen[N];
+    memset(seen, 0, sizeof seen);
+    assert_int_equal(h_drain_all(s, seen, N, N, 15), N);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(seen[i], 1);
+    wf_source_counters k;
+    wf_source_stats(s, &k);
+    assert_int_equal(k.consumed, N);
+    assert_int_equal(k.done, N);
+    assert_int_equal(k.in_flight, 0);
+    assert_int_equal(k.assigned, 4);
+    assert_int_equal(k.stale_done, 0);
+    assert_int_equal(wf_source_close(s, 5000, NULL), 0);
+    assert_int_equal(h_leftover(m, "t", "g", 2), 0);
+    wf_config_free(c);
+    wf_kafka_mock_stop(m);
+}
+
+/* Done out of order with two gaps: the committed offset is the first gap, so
+ * the next member of the group starts exactly there. */
+static void test_watermark(void **state)
+{
+    (void)state;
+    enum { N = 100, GAP1 = 40, GAP2 = 70 };
+    wf_kafka_mock *m = h_mock(1, "w", 1);
+    h_produce(m, "w", 0, N);
+    wf_config *c = h_config(m, "w", "gw");
+    wf_source *s = h_source(c, NULL);
+    uint64_t tags[N];
+    int got = 0;
+    double until = h_now() + 15;
+    while (got < N && h_now() < until) {
+        wf_source_msg msg;
+        if (wf_source_poll(s, &msg, 100, NULL) != 0)
+            continue;
+        assert_int_equal(msg.offset, got);
+        assert_int_equal(h_number(&msg), got);
+        tags[got++] = msg.tag;
+    }
+    assert_int_equal(got, N);
+    for (int i = N - 1; i >= 0; i--)
+        if (i != GAP1 && i != GAP2)
+            wf_source_done(s, tags[i]);
+    wf_source_done(s, tags[N - 1]); /* repeated: ignored */
+    wf_source_counters k;
+    wf_source_stats(s, &k);
+    assert_int_equal(k.in_flight, 2);
+    assert_int_equal(k.done, N - 2);
+    assert_int_equal(k.stale_done, 1);
+    assert_int_equal(wf_source_close(s, 300, NULL), WF_ETIMEOUT);
+
+    s = h_source(c, NULL);
+    int next = GAP1;
+    until = h_now() + 15;
+    while (next < N && h_now() < until) {
+        wf_source_msg msg;
+        if (wf_source_poll(s, &msg, 100, NULL) != 0)
+            continue;
+        assert_int_equal(msg.offset, next);
+        next++;
+        wf_source_done(s, msg.tag);
+    }
+    assert_int_equal(next, N);
+    assert_int_equal(wf_source_close(s, 5000, NULL), 0);
+    assert_int_equal(h_leftover(m, "w", "gw", 2), 0);
+    wf_config_free(c);
+    wf_kafka_mock_stop(m);
+}
+
+/* With max_in_flight 10 the source pauses, hands out nothing while full, and
+ * still delivers every message once as work completes in shuffled order. */
+static void test_pause_resume(void **state)
+{
+    (void)state;
+    enum { N = 500, MAX = 10 };
+    wf_kafka_mock *m = h_mock(1, "p", 2);
+    h_produce(m, "p", 0, N);
+    wf_config *c = h_config(m, "p", "gp");
+    h_set(c, "source.max_in_flight=%s", "10");
+    wf_source *s = h_source(c, NULL);
+    static int seen[N];
+    memset(seen, 0, sizeof seen);
+    uint64_t pending[MAX];
+    int npending = 0, got = 0, full_polls = 0;
+    unsigned rnd = 7;
+    double until = h_now() + 18;
+    while (got < N && h_now() < until) {
+        wf_source_msg msg;
+        int rc = wf_source_poll(s, &msg, 50, NULL);
+        wf_source_counters k;
+        wf_source_stats(s, &k);
+        assert_true(k.in_flight <= MAX);
+        if (rc == 0) {
+            assert_true(npending < MAX);
+            seen[h_number(&msg)]++;
+            got++;
+            pending[npending++] = msg.tag;
+            continue;
+        }
+        assert_int_equal(rc, WF_EAGAIN);
+        if (npending < MAX)
+            continue;
+        /* Full: the source is paused and stays empty-handed. */
+        assert_int_equal(k.paused, 1);
+        full_polls++;
+        for (int done = 0; done < MAX / 2 + 1; done++) {
+            rnd = rnd * 1103515245u + 12345u;
+            int j = (int)(rnd % (unsigned)npending);
+            wf_source_done(s, pending[j]);
+            pending[j] = pending[--npending];
+        }
+    }
+    assert_int_equal(got, N);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(seen[i], 1);
+    for (int j = 0; j < npending; j++)
+        wf_source_done(s, pending[j]);
+    wf_source_counters k;
+    wf_source_stats(s, &k);
+    assert_true(full_polls > 0);
+    assert_true(k.pauses > 0);
+    assert_int_equal(k.in_flight, 0);
+    assert_int_equal(k.held, 0);
+    assert_int_equal(wf_source_close(s, 5000, NULL), 0);
+    assert_int_equal(h_leftover(m, "p", "gp", 2), 0);
+    wf_config_free(c);
+    wf_kafka_mock_stop(m);
+}
+
+int main(void)
+{
+    h_quiet_logs();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_exactly_once),
+        cmocka_unit_test(test_watermark),
+        cmocka_unit_test(test_pause_resume),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
