@@ -77,6 +77,7 @@ typedef struct wf_pipeline_stats {
     _Atomic uint64_t samples;
     _Atomic uint64_t samples_by_label[5];  /* 1..4 */
     _Atomic uint64_t samples_by_source[WF_SRC_COUNT];
+    _Atomic uint64_t neutral_waiting; /* gauge: neutral turns in their hindsight window */
 } wf_pipeline_stats;
 
 /* Where samples go. put() takes ownership of the sample on success and on

@@ -9,6 +9,9 @@ const wf_config_key wf_keys_source[] = {
     WF_KEY_INT("source.max_in_flight", "10000", 1, 10000000,
                "Messages delivered and not yet durable before the consumer pauses its "
                "partitions; it resumes at half this number."),
+    WF_KEY_INT("source.drain_deadline_ms", "10000", 0, 600000,
+               "On shutdown and before giving up partitions: how long to wait for verdicts "
+               "in flight and dead-letter deliveries before committing what is done."),
     WF_KEY_STR("kafka.group.id", "\"wildfeed\"",
                "Kafka consumer group. Every kafka.<property> key is passed to librdkafka "
                "verbatim (e.g. kafka.bootstrap.servers)."),

@@ -268,6 +268,8 @@ int wf_pipeline_restore_turn(wf_pipeline *p, const char *state, size_t len, wf_e
     }
     if (rc < 0 && u)
         u->state = TURN_FINISHED; /* unusable: the next resolve drops it */
+    else if (rc == 0 && u->state == TURN_NEUTRAL)
+        p->stats.neutral_waiting++;
     if (rc < 0)
         return wf_error_set(err, rc, "a stored pending turn is %s",
                             rc == WF_ENOMEM ? "too large for memory" : "corrupt");

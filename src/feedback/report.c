@@ -67,19 +67,22 @@ typedef struct scalar {
     const char *metric;
     size_t offset;
     const char *help;
+    const char *type;
 } scalar;
 
 static const scalar scalars[] = {
-    {"records", "wildfeed_ingest_records_total", AT(records), "Records fed."},
-    {"bytes", "wildfeed_ingest_bytes_total", AT(bytes), "Bytes fed."},
+    {"records", "wildfeed_ingest_records_total", AT(records), "Records fed.", "counter"},
+    {"bytes", "wildfeed_ingest_bytes_total", AT(bytes), "Bytes fed.", "counter"},
     {"conversations", "wildfeed_conversations_total", AT(conversations),
-     "Snapshots plus distinct message-event conversations."},
-    {"candidates", "wildfeed_candidates_total", AT(candidates), "Candidates built."},
+     "Snapshots plus distinct message-event conversations.", "counter"},
+    {"candidates", "wildfeed_candidates_total", AT(candidates), "Candidates built.", "counter"},
     {"refusals_detected", "wildfeed_refusals_detected_total", AT(refusals_detected),
-     "Responses that look like refusals."},
+     "Responses that look like refusals.", "counter"},
     {"explicit_feedback", "wildfeed_explicit_feedback_total", AT(explicit_feedback),
-     "Explicit feedback events applied."},
-    {"samples", "wildfeed_samples_total", AT(samples), "Samples emitted."},
+     "Explicit feedback events applied.", "counter"},
+    {"samples", "wildfeed_samples_total", AT(samples), "Samples emitted.", "counter"},
+    {"neutral_waiting", "wildfeed_hindsight_waiting", AT(neutral_waiting),
+     "Neutral turns waiting for their hindsight window to close.", "gauge"},
 };
 
 #define N_GROUPS (sizeof groups / sizeof groups[0])
@@ -138,7 +141,7 @@ void wf_pipeline_stats_collect(void *ctx, wf_strbuf *out)
 {
     const wf_pipeline_stats *s = ctx;
     for (size_t i = 0; i < N_SCALARS; i++) {
-        wf_metrics_header(out, scalars[i].metric, "counter", scalars[i].help);
+        wf_metrics_header(out, scalars[i].metric, scalars[i].type, scalars[i].help);
         wf_metrics_line_u64(out, scalars[i].metric, NULL, counter(s, scalars[i].offset, 0));
     }
     for (size_t g = 0; g < N_GROUPS; g++) {

@@ -171,6 +171,7 @@ static void finish_judged(wf_pipeline *p, turn *u)
         u->cand = NULL;
     } else if (level == 3) {
         u->state = TURN_NEUTRAL;
+        p->stats.neutral_waiting++;
         return;
     } else {
         emit(p, u->cand, level, source, reason);
@@ -208,65 +209,84 @@ void wf_turn_apply_verdict(wf_pipeline *p, const wf_verdict *v)
     wf_cw_release_if_idle(p, cw);
 }
 
-/* Hindsight (DESIGN §1): a neutral turn takes the label of a later turn in
- * its window judged >= 4 whose feedback is on the same topic. */
-static void decide_neutral(wf_pipeline *p, turn *u)
+/* Hindsight (DESIGN §1): a neutral turn takes the label of the first later
+ * turn in its window judged >= 4 whose feedback is on the same topic. The
+ * search stops at a turn still awaiting its verdict, which may be that one. */
+typedef struct window_scan {
+    turn *promoter;
+    double similarity;
+    int blocked;  /* a later >= 4 turn on another topic */
+    int negative; /* a later 1-2 turn */
+    int waiting;  /* stopped at a turn awaiting its verdict */
+} window_scan;
+
+static void scan_window(const wf_pipeline *p, const turn *u, window_scan *w)
 {
-    turn *promoter = NULL;
-    int blocked = 0, negative = 0;
-    double best = 0;
+    memset(w, 0, sizeof *w);
+    const char *fb = u->cand->feedback;
     for (turn *v = u->next; v && v->t <= u->t + p->window; v = v->next) {
+        if (v->state == TURN_JUDGING) {
+            w->waiting = 1;
+            return;
+        }
         if (v->level == 1 || v->level == 2)
-            negative = 1;
+            w->negative = 1;
         if (v->level < 4 || !v->evidence)
             continue;
-        const char *fb = u->cand->feedback;
-        double sim = wf_text_similarity(fb, strlen(fb), v->evidence, strlen(v->evidence), p->ngram);
+        double sim =
+            wf_text_similarity(fb, strlen(fb), v->evidence, strlen(v->evidence), p->ngram);
         if (sim >= p->min_similarity) {
-            promoter = v;
-            best = sim;
-            break;
+            w->promoter = v;
+            w->similarity = sim;
+            return;
         }
-        blocked = 1;
+        w->blocked = 1;
     }
-    if (negative)
+}
+
+/* A neutral turn's window is complete when a turn at or past its end exists
+ * (the scan reached it judged) or the conversation is closed. */
+static int window_complete(const wf_pipeline *p, const convwork *cw, const turn *u)
+{
+    for (const turn *v = u->next; v; v = v->next)
+        if (v->t >= u->t + p->window)
+            return 1;
+    return cw->closed;
+}
+
+static void decide_neutral(wf_pipeline *p, turn *u, const window_scan *w)
+{
+    if (w->negative)
         p->stats.hindsight[WF_HS_LATER_NEGATIVE]++;
+    p->stats.neutral_waiting--;
     u->state = TURN_FINISHED;
     wf_turn_changed(p, u);
     if (u->superseded) {
         wf_candidate_free(u->cand);
-    } else if (promoter) {
+    } else if (w->promoter) {
         char reason[160];
         snprintf(reason, sizeof reason, "hindsight: turn %d judged %d, similarity %.2f",
-                 promoter->t, promoter->level, best);
+                 w->promoter->t, w->promoter->level, w->similarity);
         p->stats.hindsight[WF_HS_PROMOTED]++;
-        emit(p, u->cand, promoter->level, WF_SRC_HINDSIGHT, reason);
+        emit(p, u->cand, w->promoter->level, WF_SRC_HINDSIGHT, reason);
     } else {
-        p->stats.hindsight[blocked ? WF_HS_BLOCKED_TOPIC : WF_HS_EXPIRED]++;
+        p->stats.hindsight[w->blocked ? WF_HS_BLOCKED_TOPIC : WF_HS_EXPIRED]++;
         p->stats.drops[WF_DROP_NEUTRAL]++;
         wf_candidate_free(u->cand);
     }
     u->cand = NULL;
 }
 
-/* A neutral turn's window is complete when no turn in it awaits a verdict and
- * either a turn at or past its end exists or the conversation is closed. */
-static int window_complete(const wf_pipeline *p, const convwork *cw, const turn *u)
-{
-    for (const turn *v = u->next; v; v = v->next) {
-        if (v->t >= u->t + p->window)
-            return v->t > u->t + p->window || v->state != TURN_JUDGING;
-        if (v->state == TURN_JUDGING)
-            return 0;
-    }
-    return cw->closed;
-}
-
 void wf_turns_resolve(wf_pipeline *p, convwork *cw)
 {
-    for (turn *u = cw->head; u; u = u->next)
-        if (u->state == TURN_NEUTRAL && window_complete(p, cw, u))
-            decide_neutral(p, u);
+    for (turn *u = cw->head; u; u = u->next) {
+        if (u->state != TURN_NEUTRAL)
+            continue;
+        window_scan w;
+        scan_window(p, u, &w);
+        if (w.promoter || (!w.waiting && window_complete(p, cw, u)))
+            decide_neutral(p, u, &w);
+    }
     /* Evidence only flows to earlier turns, so a finished head is never needed again. */
     while (cw->head && cw->head->state == TURN_FINISHED) {
         turn *dead = cw->head;
