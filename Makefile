@@ -3,14 +3,19 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all build demo test bench asan fuzz clean
+.PHONY: all deps build demo test bench asan fuzz clean
 
 all: build
 
-$(BUILD)/Makefile:
+# On a fresh Debian 12 machine the first build installs the packages it needs
+# (as root); afterwards the check costs a few dpkg queries.
+deps:
+	@sh deploy/install-deps.sh
+
+$(BUILD)/Makefile: | deps
 	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
 
-build: $(BUILD)/Makefile
+build: deps $(BUILD)/Makefile
 	cmake --build $(BUILD) -j $(JOBS)
 
 demo: build

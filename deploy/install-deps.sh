@@ -16,7 +16,15 @@ if [ -z "$missing" ]; then
     exit 0
 fi
 echo "install-deps: installing$missing"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || {
+        echo "install-deps: run as root to install:$missing" >&2
+        exit 1
+    }
+    sudo=sudo
+fi
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $missing
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+# shellcheck disable=SC2086
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing

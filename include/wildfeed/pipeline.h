@@ -140,6 +140,12 @@ typedef struct wf_change {
 } wf_change;
 
 void wf_pipeline_track_changes(wf_pipeline *p);
+
+/* Replaces the in-memory per-user quota (quota.per_user_per_day) with a
+ * durable one: take(ctx, cand) returns 1 when the candidate's user may add a
+ * sample (and counts it), 0 when the quota is spent. */
+void wf_pipeline_set_quota(wf_pipeline *p, int (*take)(void *ctx, const wf_candidate *c),
+                           void *ctx);
 /* Hands every change since the last call to fn; a non-zero return stops and
  * keeps the rest for the next call. */
 int wf_pipeline_take_changes(wf_pipeline *p, int (*fn)(void *ctx, const wf_change *c),

@@ -25,15 +25,17 @@
  * partitions are released. Messages of revoked partitions still not done are
  * forgotten: the next owner gets them again (replays must be harmless).
  *
- * Threads. wf_source_poll, wf_source_dead_letter, wf_source_stats and
- * wf_source_close belong to one thread (the consumer thread); drain runs on
- * that thread, inside wf_source_poll or wf_source_close. wf_source_done may be
- * called from any thread.
+ * Threads. wf_source_poll, wf_source_dead_letter and wf_source_close belong
+ * to one thread (the consumer thread); drain runs on that thread, inside
+ * wf_source_poll or wf_source_close, and must not call wf_source_poll.
+ * wf_source_done, wf_source_stats and wf_source_collect may be called from any
+ * thread until wf_source_close.
  *
  * Ownership: a wf_source is owned by its creator and released by
  * wf_source_close. A delivered message's bytes belong to the source and stay
- * valid until wf_source_done is called with its tag (or, for a message of a
- * revoked partition that was never done, until wf_source_close). */
+ * valid until wf_source_done is called with its tag or wf_source_close,
+ * whichever comes first; this holds for messages of revoked partitions too,
+ * so a drain that abandons work should still call done on its tags later. */
 #ifndef WILDFEED_SOURCE_H
 #define WILDFEED_SOURCE_H
 

@@ -23,6 +23,25 @@ static int put_sample(void *ctx, wf_sample *s, wf_error *err)
 
 wf_sample_sink wf_daemon_sink(wf_daemon *d) { return (wf_sample_sink){put_sample, d}; }
 
+/* The per-user daily quota, counted in the store so a restart does not reset
+ * it. A sample already stored is a replay and is not charged again. Store
+ * errors allow the sample: the commit that follows reports them. */
+int wf_daemon_quota_take(void *ctx, const wf_candidate *c)
+{
+    wf_daemon *d = ctx;
+    if (!c->user_id[0])
+        return 1;
+    int stored = 0;
+    int64_t count = 0;
+    if (ensure_batch(d, &d->error) < 0 ||
+        wf_store_has_sample(d->store, c->id, &stored, &d->error) < 0 || stored)
+        return 1;
+    if (wf_store_user_count_incr(d->store, c->user_id, wf_store_day(c->created_at), &count,
+                                 &d->error) < 0)
+        return 1;
+    return count <= d->quota_limit;
+}
+
 static int write_change(void *ctx, const wf_change *c)
 {
     wf_daemon *d = ctx;

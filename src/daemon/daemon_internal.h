@@ -22,6 +22,7 @@ typedef struct wf_daemon {
     uint64_t committed; /* messages whose consequences are committed */
 
     int batch_max;
+    int64_t quota_limit; /* quota.per_user_per_day; 0 = off */
     double commit_interval_s;
     int drain_deadline_ms;
     double last_commit, last_tick;
@@ -39,6 +40,7 @@ void wf_daemon_free(wf_daemon *d);
 
 /* commit.c */
 wf_sample_sink wf_daemon_sink(wf_daemon *d);
+int wf_daemon_quota_take(void *ctx, const wf_candidate *c);
 /* Writes the pipeline's changes, commits the batch, then hands the offsets
  * of the messages fed before it back to the source. */
 int wf_daemon_commit(wf_daemon *d);

@@ -54,6 +54,7 @@ static void read_settings(wf_daemon *d, const wf_config *cfg)
 {
     d->cfg = cfg;
     d->batch_max = (int)wf_config_int(cfg, "store.batch_max");
+    d->quota_limit = wf_config_int(cfg, "quota.per_user_per_day");
     d->commit_interval_s = (double)wf_config_int(cfg, "store.commit_interval_ms") / 1000.0;
     d->drain_deadline_ms = (int)wf_config_int(cfg, "source.drain_deadline_ms");
     d->last_commit = d->last_tick = wf_daemon_clock();
@@ -74,6 +75,8 @@ int wf_daemon_start(wf_daemon *d, const wf_config *cfg, wf_error *err)
         rc = err ? err->code : WF_EINVAL;
     if (rc == 0) {
         wf_pipeline_track_changes(d->p);
+        if (d->quota_limit > 0)
+            wf_pipeline_set_quota(d->p, wf_daemon_quota_take, d);
         rc = restore(d, err);
     }
     wf_source_hooks hooks = {drain, d};

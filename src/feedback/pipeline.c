@@ -324,4 +324,13 @@ int wf_pipeline_finish(wf_pipeline *p, wf_error *err)
     return wf_pipeline_pump(p, 0, err);
 }
 
+void wf_pipeline_set_quota(wf_pipeline *p, int (*take)(void *ctx, const wf_candidate *c),
+                           void *ctx)
+{
+    wf_quota_free(p->quota);
+    p->quota = NULL;
+    p->quota_take = take;
+    p->quota_ctx = ctx;
+}
+
 const wf_pipeline_stats *wf_pipeline_get_stats(const wf_pipeline *p) { return &p->stats; }

@@ -81,7 +81,9 @@ struct wf_pipeline {
     wf_refusal_detector *refusal;
     wf_template *tmpl;
     wf_session_table *sessions;
-    wf_quota *quota;
+    wf_quota *quota; /* in-memory quota, or NULL when off or replaced */
+    int (*quota_take)(void *ctx, const wf_candidate *c);
+    void *quota_ctx;
 
     int window;
     double min_similarity;

@@ -44,7 +44,10 @@ static void emit(wf_pipeline *p, wf_candidate *cand, int level, wf_label_source 
         wf_candidate_free(cand);
         return;
     }
-    if (p->quota && !wf_quota_take(p->quota, cand->user_id, cand->created_at)) {
+    int allowed = p->quota_take ? p->quota_take(p->quota_ctx, cand)
+                  : p->quota    ? wf_quota_take(p->quota, cand->user_id, cand->created_at)
+                                : 1;
+    if (!allowed) {
         p->stats.drops[WF_DROP_QUOTA]++;
         wf_candidate_free(cand);
         return;

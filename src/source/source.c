@@ -67,12 +67,14 @@ static int consumer_new(wf_source *s, const wf_config *cfg, wf_error *err)
 
 static void source_free(wf_source *s)
 {
+    /* Messages hold references on their client: rd_kafka_destroy waits for
+     * them, so they go first. Dead-letter reports still reach the tracker. */
     for (size_t i = 0; i < s->held_count; i++)
         rd_kafka_message_destroy(s->held[(s->held_head + i) % WF_SRC_HELD_MAX]);
-    if (s->rk)
-        rd_kafka_destroy(s->rk);
     wf_src_dlq_free(s);
     wf_src_tracker_free(&s->tracker);
+    if (s->rk)
+        rd_kafka_destroy(s->rk);
     free(s->dlq_topic);
     free(s);
 }
