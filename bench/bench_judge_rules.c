@@ -67,7 +67,8 @@ int main(int argc, char **argv)
     char fallback[4096];
     snprintf(fallback, sizeof fallback, "%s", __FILE__);
     char *slash = strrchr(fallback, '/');
-    snprintf(slash ? slash + 1 : fallback, sizeof fallback - (size_t)(slash ? slash + 1 - fallback : 0),
+    snprintf(slash ? slash + 1 : fallback,
+             sizeof fallback - (size_t)(slash ? slash + 1 - fallback : 0),
              "../tests/fixtures/rules/feedback_cases.tsv");
     const char *path = argc > 1 ? argv[1] : fallback;
     double seconds = argc > 2 ? atof(argv[2]) : 2.0;

@@ -13,15 +13,16 @@
 /* Words that may precede a clause-opening cue ("oh great", "no, wrong"). */
 static const char *const *const interjections =
     WORDS("oh", "wow", "ok", "okay", "well", "yes", "yeah", "yep", "yea", "ah", "omg", "lol",
-          "haha", "hmm", "hm", "man", "dude", "hey", "no", "nope", "what", "and", "but", "so", "just",
-          "still", "again", "now", "sir", "bro", "really", "honestly", "seriously", "alright");
+          "haha", "hmm", "hm", "man", "dude", "hey", "no", "nope", "what", "and", "but", "so",
+          "just", "still", "again", "now", "sir", "bro", "really", "honestly", "seriously",
+          "alright", "please", "pls", "plz");
 /* Words between a copula and its adjective ("is really not that good"). */
 static const char *const *const intensifiers =
-    WORDS("very", "so", "really", "absolutely", "totally", "completely", "just", "pretty",
-          "quite", "simply", "truly", "all", "extremely", "super", "incredibly", "still", "also",
-          "actually", "kinda", "somewhat", "fairly", "rather", "most", "definitely", "certainly",
-          "way", "far", "much", "a", "bit", "little", "even", "entirely", "utterly", "that",
-          "too", "such", "an", "clearly", "obviously");
+    WORDS("very", "so", "really", "absolutely", "totally", "completely", "just", "pretty", "quite",
+          "simply", "truly", "all", "extremely", "super", "incredibly", "still", "also", "actually",
+          "kinda", "somewhat", "fairly", "rather", "most", "definitely", "certainly", "way", "far",
+          "much", "a", "bit", "little", "even", "entirely", "utterly", "that", "too", "such", "an",
+          "clearly", "obviously");
 static const char *const *const negators =
     WORDS("not", "never", "hardly", "barely", "no", "dont", "doesnt", "didnt", "aint");
 static const char *const *const copulas =
@@ -32,16 +33,15 @@ static const char *const *const negated_copulas = WORDS("isnt", "wasnt", "arent"
 static const char *const *const subject_contractions =
     WORDS("thats", "its", "youre", "theyre", "thiss", "ur", "thatis");
 /* Subjects that make "<subject> is <adjective>" a judgement of the answer. */
-static const char *const *const subjects =
-    WORDS("this", "that", "it", "you", "answer", "answers", "response", "responses", "reply",
-          "code", "output", "result", "results", "explanation", "solution", "translation",
-          "summary", "one", "these", "those", "they", "everything", "script", "program",
-          "function", "version", "story", "poem", "essay", "text", "list", "email", "letter",
-          "example", "idea", "suggestion", "approach", "method", "query", "regex", "formula",
-          "calculation", "math", "information", "info", "article", "paragraph", "sentence",
-          "title", "description", "advice", "work", "job", "table", "chart", "joke", "song",
-          "examples", "steps", "instructions", "lyrics", "words", "sentences", "options",
-          "suggestions", "ideas", "numbers", "calculations");
+static const char *const *const subjects = WORDS(
+    "this", "that", "it", "you", "answer", "answers", "response", "responses", "reply", "code",
+    "output", "result", "results", "explanation", "solution", "translation", "summary", "one",
+    "these", "those", "they", "everything", "script", "program", "function", "version", "story",
+    "poem", "essay", "text", "list", "email", "letter", "example", "idea", "suggestion", "approach",
+    "method", "query", "regex", "formula", "calculation", "math", "information", "info", "article",
+    "paragraph", "sentence", "title", "description", "advice", "work", "job", "table", "chart",
+    "joke", "song", "examples", "steps", "instructions", "lyrics", "words", "sentences", "options",
+    "suggestions", "ideas", "numbers", "calculations");
 /* Nouns an evaluative adjective may qualify ("great answer"). */
 static const char *const *const nouns =
     WORDS("answer", "answers", "response", "responses", "reply", "job", "work", "explanation",
@@ -51,16 +51,16 @@ static const char *const *const nouns =
 /* Words that may follow an evaluative adjective without changing its sense. */
 static const char *const *const joiners =
     WORDS("thanks", "thank", "thx", "ty", "now", "so", "but", "and", "lol", "haha", "though",
-          "because", "since", "in", "about", "for", "as", "again", "here", "there", "indeed",
-          "btw", "man", "dude", "bro", "buddy", "sir", "mate", "overall", "anyway", "actually",
-          "really", "enough", "imo", "honestly", "tho", "btw", "you", "this", "that", "it", "i",
-          "im", "we", "its", "thats", "lmao", "lmfao", "omg", "wow", "please", "pls", "yet",
-          "however", "too", "then", "ok", "okay", "mate", "my", "friend");
+          "because", "since", "in", "about", "for", "as", "again", "here", "there", "indeed", "btw",
+          "man", "dude", "bro", "buddy", "sir", "mate", "overall", "anyway", "actually", "really",
+          "enough", "imo", "honestly", "tho", "btw", "you", "this", "that", "it", "i", "im", "we",
+          "its", "thats", "lmao", "lmfao", "omg", "wow", "please", "pls", "yet", "however", "too",
+          "then", "ok", "okay", "mate", "my", "friend", "try");
 /* Words that make a following positive phrase hypothetical. */
 static const char *const *const conditionals =
     WORDS("if", "whether", "hope", "hopefully", "until", "unless", "once", "see", "check", "test",
-          "sure", "ensure", "know", "how", "why", "wonder", "would", "could", "should",
-          "might", "will", "may", "when", "hopes", "wish", "think", "thought", "sometimes");
+          "sure", "ensure", "know", "how", "why", "wonder", "would", "could", "should", "might",
+          "will", "may", "when", "hopes", "wish", "think", "thought", "sometimes");
 /* Words that make a following complaint hypothetical ("if it doesnt work"). */
 static const char *const *const hypotheticals = WORDS("if", "whether", "unless", "case");
 /* Filler around a bare command ("please try again"). */

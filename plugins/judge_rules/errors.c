@@ -8,16 +8,16 @@
 #define CODE_SCAN_MAX 16384
 
 static const char *const code_markers[] = {
-    "```", "#include", "def ", "function ", "console.log", "printf(", "print(", "public static",
-    "<?php", "});", "SELECT ", "#!/",
+    "```",    "#include",      "def ",  "function ", "console.log", "printf(",
+    "print(", "public static", "<?php", "});",       "SELECT ",     "#!/",
 };
 
 /* Error-output signatures, grouped by first letter so that one pass over the
  * text compares only the few that start with the byte at hand. */
 #define SIGS(...) ((const char *const[]){__VA_ARGS__, NULL})
 static const char *const *const signatures[26] = {
-    ['c' - 'a'] = SIGS("core dumped", "cannot find symbol", "cannot read propert",
-                       "command not found"),
+    ['c' - 'a'] =
+        SIGS("core dumped", "cannot find symbol", "cannot read propert", "command not found"),
     ['e' - 'a'] = SIGS("error:", "error[e", "exception:", "exception in thread", "errno",
                        "exited with code", "exit status 1"),
     ['f' - 'a'] = SIGS("fatal error"),

@@ -40,7 +40,7 @@ static int same_bytes(const char *a, const unsigned char *b, size_t from, size_t
 static int ends_on_boundary(const wf_rules_cue *e, const char *s, size_t n, size_t end)
 {
     unsigned char last = (unsigned char)e->text[e->len - 1];
-    if (!wf_rules_is_word(last) || (e->flags & WF_F_PREFIX))
+    if (!wf_rules_is_word(last))
         return 1;
     return end == n || !wf_rules_is_word((unsigned char)s[end]);
 }
@@ -59,8 +59,9 @@ size_t wf_rules_lexicon_match(const char *s, size_t n, size_t pos, const wf_rule
                               size_t max)
 {
     size_t total;
-    const wf_rules_cue *lex = wf_rules_lexicon(&total);
     const unsigned char *key = (const unsigned char *)s + pos;
+    const wf_rules_cue *lex =
+        *key < 0x80 ? wf_rules_lexicon_en(&total) : wf_rules_lexicon_intl(&total);
     size_t cl = wf_rules_char_len(*key);
     if (cl > n - pos)
         return 0;

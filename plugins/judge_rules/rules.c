@@ -32,16 +32,10 @@ static void set(wf_rules_result *out, int level, int confident, const char *reas
     out->reason = reason;
 }
 
-static int is_positive(int cat)
-{
-    return cat == WF_CUE_GRAT || cat == WF_CUE_PRAISE || cat == WF_CUE_SOLVED ||
-           cat == WF_CUE_INTEREST || cat == WF_CUE_MILD;
-}
-
 static int has_positive(const wf_rules_scan *sc, size_t clause)
 {
     for (size_t i = 0; i < sc->n_hits; i++)
-        if (sc->hits[i].clause == clause && is_positive(sc->hits[i].cat))
+        if (sc->hits[i].clause == clause && wf_rules_is_positive(sc->hits[i].cat))
             return 1;
     return 0;
 }
@@ -150,8 +144,24 @@ static const wf_rules_hit *first_positive(const verdict_parts *p)
     return first;
 }
 
-static void decide_positive(const wf_rules_scan *sc, const verdict_parts *p,
-                            wf_rules_result *out)
+/* Weak praise ("nice") or interest ("interesting") counts alone or with a
+ * follow-up that builds on the answer; returns 0 to let gratitude decide. */
+static int decide_weak(const verdict_parts *p, int more, wf_rules_result *out)
+{
+    if (p->build)
+        set(out, 4, 0, "engagement");
+    else if (more)
+        set(out, 3, 0, "positive_with_new_request");
+    else if (p->praise)
+        set(out, 5, 0, "praise");
+    else if (!p->grat)
+        set(out, 3, 0, "interest_without_follow_up");
+    else
+        return 0; /* "interesting, thank you" */
+    return 1;
+}
+
+static void decide_positive(const wf_rules_scan *sc, const verdict_parts *p, wf_rules_result *out)
 {
     const wf_rules_hit *first = first_positive(p);
     if (!first) {
@@ -178,17 +188,8 @@ static void decide_positive(const wf_rules_scan *sc, const verdict_parts *p,
             set(out, 5, !p->more, "praise");
         return;
     }
-    if (p->praise || p->interest) {
-        if (p->build)
-            set(out, 4, 0, "engagement");
-        else if (more)
-            set(out, 3, 0, "positive_with_new_request");
-        else if (p->praise)
-            set(out, 5, 0, "praise");
-        else
-            set(out, 3, 0, "interest_without_follow_up");
+    if ((p->praise || p->interest) && decide_weak(p, more, out))
         return;
-    }
     if (more)
         set(out, 3, 0, "gratitude_with_new_request");
     else if (sc->feedback_len > GRAT_MAX_LEN)
@@ -197,8 +198,8 @@ static void decide_positive(const wf_rules_scan *sc, const verdict_parts *p,
         set(out, 5, 1, "gratitude");
 }
 
-/* Whether the feedback carries compiler or runtime output; only asked when
- * the response had code, since then the output is the code's. */
+/* Whether the feedback carries compiler or runtime output, in its head or in
+ * its last bytes (where a long log ends with the error). */
 static int pasted_error(const char *head, size_t head_n, const char *feedback, size_t len)
 {
     if (wf_rules_has_error_output(head, head_n))
@@ -251,6 +252,7 @@ void wf_rules_classify(const char *query, const char *response, const char *feed
 
     verdict_parts p;
     collect(&sc, &p);
+    /* Error output counts only after code: then it is that code's output. */
     int error_output = pasted_error(head, head_n, feedback, len) && wf_rules_scan_has_code(&sc);
     if (!decide_negative(&sc, &p, error_output, out))
         decide_positive(&sc, &p, out);

@@ -32,16 +32,21 @@ typedef enum wf_rules_cat {
     WF_MARK_REQ       /* opens a request or question ("can you", "帮我") */
 } wf_rules_cat;
 
+static inline int wf_rules_is_positive(int cat)
+{
+    return cat == WF_CUE_GRAT || cat == WF_CUE_PRAISE || cat == WF_CUE_SOLVED ||
+           cat == WF_CUE_INTEREST || cat == WF_CUE_MILD;
+}
+
 enum {
-    WF_F_PREFIX = 1 << 0,   /* English stem: no word boundary needed at the end */
-    WF_F_EVAL = 1 << 1,     /* evaluative adjective: needs clause start, "<subject> is" or a noun */
-    WF_F_START = 1 << 2,    /* only at the start of a clause */
-    WF_F_CEND = 1 << 3,     /* CJK: must end its clause (or be followed by a particle) */
-    WF_F_STRONG = 1 << 4,   /* unambiguous: the verdict is confident */
-    WF_F_SARC = 1 << 5,     /* praise that turns sarcastic before a complaint */
-    WF_F_CODE = 1 << 6,     /* counts only when the response contains code */
-    WF_F_BARE = 1 << 7,     /* the whole message must be this cue and filler words */
-    WF_F_ASKED = 1 << 8     /* "i asked for": a following "not"/"instead" makes it explicit */
+    WF_F_EVAL = 1 << 0,   /* evaluative adjective: needs clause start, "<subject> is" or a noun */
+    WF_F_START = 1 << 1,  /* only at the start of a clause */
+    WF_F_CEND = 1 << 2,   /* CJK: must end its clause (or be followed by a particle) */
+    WF_F_STRONG = 1 << 3, /* unambiguous: the verdict is confident */
+    WF_F_SARC = 1 << 4,   /* praise that turns sarcastic before a complaint */
+    WF_F_CODE = 1 << 5,   /* counts only when the response contains code */
+    WF_F_BARE = 1 << 6,   /* the whole message must be this cue and filler words */
+    WF_F_ASKED = 1 << 7   /* "i asked for": a following "not"/"instead" makes it explicit */
 };
 
 typedef struct wf_rules_cue {
@@ -52,8 +57,10 @@ typedef struct wf_rules_cue {
     const char *reason;
 } wf_rules_cue;
 
-/* The lexicon, in byte order; English phrases are two bytes long at least. */
-const wf_rules_cue *wf_rules_lexicon(size_t *n);
+/* The lexicon in two tables, each in byte order: phrases that start with an
+ * ASCII byte (English, two bytes at least) and the others (Chinese, emoji). */
+const wf_rules_cue *wf_rules_lexicon_en(size_t *n);
+const wf_rules_cue *wf_rules_lexicon_intl(size_t *n);
 
 /* The phrases of the lexicon that occur at s[pos] (s[0..n) is the whole
  * normalised text) and end on a word boundary, longest first; at most max are
@@ -117,9 +124,9 @@ int wf_rules_only_filler(const char *s, size_t n, size_t start, size_t end);
 
 typedef struct wf_rules_hit {
     const wf_rules_cue *cue;
-    uint8_t cat;        /* the cue's category, or REJECT for negated praise */
-    uint8_t strong;     /* decides with confidence */
-    uint8_t clause;     /* index of the clause it sits in */
+    uint8_t cat;    /* the cue's category, or REJECT for negated praise */
+    uint8_t strong; /* decides with confidence */
+    uint8_t clause; /* index of the clause it sits in */
     uint16_t start, end;
     const char *reason; /* static */
 } wf_rules_hit;

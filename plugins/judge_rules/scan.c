@@ -67,12 +67,6 @@ static size_t clause_break(const char *s, size_t n, size_t i, int *question)
     return 0;
 }
 
-static int is_positive(int cat)
-{
-    return cat == WF_CUE_GRAT || cat == WF_CUE_PRAISE || cat == WF_CUE_SOLVED ||
-           cat == WF_CUE_INTEREST || cat == WF_CUE_MILD;
-}
-
 /* A CJK phrase opens its clause when punctuation, a space or nothing is
  * before it. */
 static int cjk_at_start(const char *s, size_t pos)
@@ -90,7 +84,7 @@ static int opens_clause(const wf_rules_scan *sc, size_t pos)
 /* Directly after a positive cue ("thanks now write ..."). */
 static int follows_positive(const wf_rules_scan *sc, size_t pos)
 {
-    if (sc->n_hits == 0 || !is_positive(sc->hits[sc->n_hits - 1].cat))
+    if (sc->n_hits == 0 || !wf_rules_is_positive(sc->hits[sc->n_hits - 1].cat))
         return 0;
     for (size_t i = sc->hits[sc->n_hits - 1].end; i < pos; i++)
         if (sc->text[i] != ' ')
@@ -178,15 +172,15 @@ static int take_cue(wf_rules_scan *sc, const wf_rules_cue *c, size_t pos)
         return SKIP;
     int cat = c->cat, strong = (c->flags & WF_F_STRONG) != 0;
     const char *reason = c->reason;
-    if (is_positive(cat) ? wf_rules_conditional(sc->text, pos)
-                         : wf_rules_hypothetical(sc->text, pos))
+    if (wf_rules_is_positive(cat) ? wf_rules_conditional(sc->text, pos)
+                                  : wf_rules_hypothetical(sc->text, pos))
         return TAKE_SILENT; /* "hope this helps", "if it doesnt work" */
     if (c->flags & WF_F_EVAL) {
         wf_rules_eval ev;
         wf_rules_check_eval(sc->text, sc->n, pos, pos + c->len, sc->n_clauses <= 2, &ev);
         if (!ev.ok)
             return SKIP;
-        if (ev.negated && !is_positive(cat))
+        if (ev.negated && !wf_rules_is_positive(cat))
             return TAKE_SILENT; /* "not wrong" */
         if (ev.negated) {
             cat = WF_CUE_REJECT;

@@ -143,6 +143,8 @@ void wf_src_set_paused(wf_source *s, int pause)
     }
     if (pause && !s->paused)
         s->pauses++;
+    if (pause != s->paused)
+        wf_log(WF_LOG_DEBUG, pause ? "source paused" : "source resumed", NULL);
     s->paused = pause;
     s->paused_gauge = pause;
 }

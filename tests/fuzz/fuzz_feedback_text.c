@@ -12,7 +12,10 @@
 #include "feedback/similarity.h"
 #include "feedback/template.h"
 
-static int is_strip_space(unsigned char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+static int is_strip_space(unsigned char c)
+{
+    return c == ' ' || (c >= '\t' && c <= '\r');
+}
 
 static void check_render(const char *text)
 {
@@ -38,8 +41,12 @@ static void check_filters(const char *text)
     wf_refusal_detector *d = cfg ? wf_refusal_detector_new(cfg, NULL) : NULL;
     if (f && d) {
         wf_msg h = {"user", text, strlen(text)};
-        wf_candidate_parts p = {.conversation_id = "c", .history = &h, .n_history = 1,
-                                .query = text, .response = text, .feedback = text};
+        wf_candidate_parts p = {.conversation_id = "c",
+                                .history = &h,
+                                .n_history = 1,
+                                .query = text,
+                                .response = text,
+                                .feedback = text};
         wf_candidate *c = wf_candidate_new(&p);
         const char *lang = NULL;
         int r = c ? wf_filters_check(f, c, wf_refusal_detect(d, text, strlen(text)), &lang) : -1;

@@ -75,8 +75,8 @@ static void test_refusal_and_phrase_lists(void **state)
 {
     (void)state;
     wf_config *c = wf_config_new();
-    assert_int_equal(wf_config_list_len(c, "refusal.markers"), 18);
-    assert_true(list_has(c, "refusal.markers", "sorry, but"));
+    assert_int_equal(wf_config_list_len(c, "refusal.markers"), 17);
+    assert_true(list_has(c, "refusal.markers", "sorry"));
     assert_true(list_has(c, "refusal.markers", "我无法"));
     assert_true(list_has(c, "refusal.markers", "对不起，我不能"));
     assert_true(list_has(c, "filter.image_generation", "画一张"));

@@ -77,12 +77,12 @@ static void every_row_gets_its_level(void **state)
         }
     }
     assert_int_equal(wrong, 0);
-    assert_int_equal(n, 260);
-    assert_int_equal(per_level[1], 43);
-    assert_int_equal(per_level[2], 60);
-    assert_int_equal(per_level[3], 89);
-    assert_int_equal(per_level[4], 18);
-    assert_int_equal(per_level[5], 50);
+    assert_int_equal(n, 292);
+    assert_int_equal(per_level[1], 49);
+    assert_int_equal(per_level[2], 70);
+    assert_int_equal(per_level[3], 100);
+    assert_int_equal(per_level[4], 19);
+    assert_int_equal(per_level[5], 54);
     free(text);
 }
 

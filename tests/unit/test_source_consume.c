@@ -91,6 +91,8 @@ static void test_pause_resume(void **state)
     h_produce(m, "p", 0, N);
     wf_config *c = h_config(m, "p", "gp");
     h_set(c, "source.max_in_flight=%s", "10");
+    /* Each resume starts a new fetch; keep the broker's long poll short. */
+    h_set(c, "kafka.fetch.wait.max.ms=%s", "10");
     wf_source *s = h_source(c, NULL);
     static int seen[N];
     memset(seen, 0, sizeof seen);
