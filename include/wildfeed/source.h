@@ -10,13 +10,14 @@
  * + 1).
  *
  * Back-pressure. At most source.max_in_flight messages are delivered and not
- * yet done. When that many are out, the source pauses every assigned partition
- * and keeps calling the consumer poll (heartbeats and rebalances go on) while
- * delivering nothing; it resumes when in-flight falls to half the limit.
- * Pausing makes librdkafka drop its prefetched messages and restart, on resume,
- * right after the last message it handed over, so nothing is lost. The few
- * messages that can still come out of the poll after the pause are held in a
- * local buffer of fixed capacity and delivered first after resuming.
+ * yet done. Beyond that the source keeps polling into a local buffer of up to
+ * max_in_flight more messages, and when that is full it pauses every assigned
+ * partition, still calling the consumer poll (heartbeats and rebalances go on)
+ * while delivering nothing; it resumes when the buffer is half empty. Pausing
+ * makes librdkafka drop its prefetched messages and restart, on resume, right
+ * after the last message it handed over, so nothing is lost; the buffer hides
+ * the delay before fetching restarts (up to a second in librdkafka 2.0.2).
+ * Memory: at most about 2 * max_in_flight messages.
  *
  * Rebalances, eager and cooperative alike: before partitions are given up the
  * hook drain(ctx) runs (the daemon drains its pipeline and commits its store,

@@ -27,6 +27,12 @@ typedef struct wf_text_stats {
 
 void wf_text_stats_compute(const char *s, size_t n, wf_text_stats *out);
 
+/* Like wf_text_stats_compute, but stops reading once words + cjk_chars
+ * reaches max_units: thresholds need no exact count above them, and a long
+ * text is then read only as far as its first units. The counts are lower
+ * bounds when the scan stopped early. */
+void wf_text_stats_upto(const char *s, size_t n, size_t max_units, wf_text_stats *out);
+
 /* Writes a lower-cased copy of s into dst (ASCII and Latin-1/Latin Extended-A
  * letters folded; other bytes copied). dst must hold n + 1 bytes; the result
  * is NUL-terminated and has the same length. */

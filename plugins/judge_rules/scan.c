@@ -56,10 +56,12 @@ static size_t clause_break(const char *s, size_t n, size_t i, int *question)
         *question = c == '?';
         return 1;
     }
+    if (c < 0x80)
+        return 0;
     static const char *const wide[] = {"。", "！", "？", "；", "：", "，", "、", "…", "～"};
     for (size_t k = 0; k < sizeof wide / sizeof wide[0]; k++) {
         size_t len = strlen(wide[k]);
-        if (len <= n - i && memcmp(s + i, wide[k], len) == 0) {
+        if (len <= n - i && s[i + 1] == wide[k][1] && memcmp(s + i, wide[k], len) == 0) {
             *question = k == 2;
             return len;
         }

@@ -154,9 +154,14 @@ static void end_run(wf_text_stats *out, run_state *r)
  * punctuation is not a word. */
 void wf_text_stats_compute(const char *s, size_t n, wf_text_stats *out)
 {
+    wf_text_stats_upto(s, n, SIZE_MAX, out);
+}
+
+void wf_text_stats_upto(const char *s, size_t n, size_t max_units, wf_text_stats *out)
+{
     memset(out, 0, sizeof *out);
     run_state r = {0, 0};
-    for (size_t i = 0; i < n;) {
+    for (size_t i = 0; i < n && out->words + out->cjk_chars < max_units;) {
         unsigned char c = (unsigned char)s[i];
         out->chars++;
         if (c < 0x80) {

@@ -41,6 +41,7 @@ struct wf_filters {
     char **languages; /* canonical names, lower-case */
     size_t n_languages;
     int64_t max_history, min_resp_words, min_resp_cjk, min_query_words, min_query_cjk;
+    size_t resp_enough, query_enough; /* units past which a text is never too short */
     int64_t max_text_words;
     int drop_urls, drop_pii;
     phrase *phrases; /* sorted by first byte */
@@ -155,6 +156,10 @@ wf_filters *wf_filters_new(const wf_config *cfg, wf_error *err)
     f->min_query_words = wf_config_int(cfg, "filter.min_query_words");
     f->min_query_cjk = wf_config_int(cfg, "filter.min_query_cjk_chars");
     f->max_text_words = wf_config_int(cfg, "filter.max_text_words");
+    f->resp_enough = (size_t)(f->min_resp_words > f->min_resp_cjk ? f->min_resp_words
+                                                                   : f->min_resp_cjk);
+    f->query_enough = (size_t)(f->min_query_words > f->min_query_cjk ? f->min_query_words
+                                                                     : f->min_query_cjk);
     f->drop_urls = wf_config_bool(cfg, "filter.drop_urls");
     f->drop_pii = wf_config_bool(cfg, "filter.drop_pii");
     if (load_languages(f, cfg) < 0 || load_phrases(f, cfg) < 0) {
@@ -234,19 +239,25 @@ static int too_short(const wf_text_stats *st, int64_t min_words, int64_t min_cjk
     return (int64_t)units_of(st) < (st->cjk_chars > st->words ? min_cjk : min_words);
 }
 
-/* Adds the history to the query and response counts, stopping once over.
- * A unit (a word and its separator, or a 3-byte CJK character) takes at least
- * two bytes, so a history of few bytes needs no counting. */
-static int text_too_long(const wf_filters *f, const wf_candidate *c, size_t total)
+/* A unit (a word and its separator, or a 3-byte CJK character) takes at
+ * least two bytes, so a text of few bytes needs no counting; otherwise the
+ * count stops as soon as it passes the limit. */
+static int text_too_long(const wf_filters *f, const wf_candidate *c, size_t n_query,
+                         size_t n_response)
 {
-    size_t limit = (size_t)f->max_text_words, bound = total;
+    size_t limit = (size_t)f->max_text_words;
+    size_t bound = n_query / 2 + n_response / 2 + 2;
     for (size_t i = 0; i < c->n_history; i++)
         bound += c->history[i].content_len / 2 + 1;
     if (bound <= limit)
         return 0;
-    for (size_t i = 0; i < c->n_history && total <= limit; i++) {
+    const char *texts[2] = {c->query, c->response};
+    size_t lens[2] = {n_query, n_response}, total = 0;
+    for (size_t i = 0; i < c->n_history + 2 && total <= limit; i++) {
         wf_text_stats st;
-        wf_text_stats_compute(c->history[i].content, c->history[i].content_len, &st);
+        const char *s = i < 2 ? texts[i] : c->history[i - 2].content;
+        size_t n = i < 2 ? lens[i] : c->history[i - 2].content_len;
+        wf_text_stats_upto(s, n, limit - total + 1, &st);
         total += units_of(&st);
     }
     return total > limit;
@@ -313,14 +324,16 @@ int wf_filters_check(const wf_filters *f, const wf_candidate *c, int is_refusal,
         return r;
     if ((int64_t)c->n_history > f->max_history)
         return WF_DROP_HISTORY_TOO_LONG;
+    /* Past the larger threshold a text is long enough under either rule. */
     wf_text_stats q, resp;
-    wf_text_stats_compute(c->response, strlen(c->response), &resp);
+    size_t n_query = strlen(c->query), n_response = strlen(c->response);
+    wf_text_stats_upto(c->response, n_response, f->resp_enough, &resp);
     if (!is_refusal && too_short(&resp, f->min_resp_words, f->min_resp_cjk))
         return WF_DROP_RESPONSE_TOO_SHORT;
-    wf_text_stats_compute(c->query, strlen(c->query), &q);
+    wf_text_stats_upto(c->query, n_query, f->query_enough, &q);
     if (too_short(&q, f->min_query_words, f->min_query_cjk))
         return WF_DROP_QUERY_TOO_SHORT;
-    if (text_too_long(f, c, units_of(&q) + units_of(&resp)))
+    if (text_too_long(f, c, n_query, n_response))
         return WF_DROP_TEXT_TOO_LONG;
     return -1;
 }

@@ -47,7 +47,7 @@ static void on_revoke(wf_source *s, rd_kafka_topic_partition_list_t *parts, int 
     log_parts(lost ? "partitions lost" : "partitions revoked", parts);
     if (s->hooks.drain && !s->closing)
         s->hooks.drain(s->hooks.ctx);
-    wf_src_dlq_settle(s, WF_SRC_REVOKE_FLUSH_MS);
+    wf_src_dlq_settle(s, s->drain_deadline_ms);
     /* A lost assignment may already belong to another member: committing
      * would move its offsets, so only the drain happens. */
     if (!lost) {

@@ -69,8 +69,7 @@ static void source_free(wf_source *s)
 {
     /* Messages hold references on their client: rd_kafka_destroy waits for
      * them, so they go first. Dead-letter reports still reach the tracker. */
-    for (size_t i = 0; i < s->held_count; i++)
-        rd_kafka_message_destroy(s->held[(s->held_head + i) % WF_SRC_HELD_MAX]);
+    wf_src_held_free(s);
     wf_src_dlq_free(s);
     wf_src_tracker_free(&s->tracker);
     if (s->rk)
@@ -90,7 +89,12 @@ wf_source *wf_source_new(const wf_config *cfg, const wf_source_hooks *hooks, wf_
     if (hooks)
         s->hooks = *hooks;
     s->max_in_flight = (size_t)wf_config_int(cfg, "source.max_in_flight");
-    s->resume_at = s->max_in_flight / 2;
+    s->drain_deadline_ms = (int)wf_config_int(cfg, "source.drain_deadline_ms");
+    if (wf_src_held_init(s, s->max_in_flight + WF_SRC_HELD_SLACK) < 0) {
+        wf_error_set(err, WF_ENOMEM, "out of memory");
+        source_free(s);
+        return NULL;
+    }
     if (consumer_new(s, cfg, err) < 0 || wf_src_dlq_new(s, cfg, err) < 0) {
         source_free(s);
         return NULL;
@@ -149,42 +153,12 @@ void wf_src_set_paused(wf_source *s, int pause)
     s->paused_gauge = pause;
 }
 
-static int held_of(const rd_kafka_message_t *m, const rd_kafka_topic_partition_list_t *parts)
-{
-    return rd_kafka_topic_partition_list_find(parts, rd_kafka_topic_name(m->rkt), m->partition) !=
-           NULL;
-}
-
-void wf_src_held_purge(wf_source *s, const rd_kafka_topic_partition_list_t *parts)
-{
-    size_t kept = 0;
-    for (size_t i = 0; i < s->held_count; i++) {
-        rd_kafka_message_t *m = s->held[(s->held_head + i) % WF_SRC_HELD_MAX];
-        if (held_of(m, parts))
-            rd_kafka_message_destroy(m);
-        else
-            s->held[(s->held_head + kept++) % WF_SRC_HELD_MAX] = m;
-    }
-    s->held_count = kept;
-    s->held_gauge = kept;
-}
-
-static rd_kafka_message_t *held_pop(wf_source *s)
-{
-    rd_kafka_message_t *m = s->held[s->held_head];
-    s->held_head = (s->held_head + 1) % WF_SRC_HELD_MAX;
-    s->held_count--;
-    s->held_gauge = s->held_count;
-    return m;
-}
-
-/* Pauses when the in-flight limit is reached, resumes at the low mark. */
+/* Pauses when the local buffer is full too; resumes when it is half empty. */
 static void regulate(wf_source *s)
 {
-    size_t in_flight = wf_src_tracker_in_flight(&s->tracker);
-    if (!s->paused && in_flight >= s->max_in_flight)
+    if (!s->paused && s->held_count >= s->max_in_flight)
         wf_src_set_paused(s, 1);
-    else if (s->paused && in_flight + s->held_count <= s->resume_at)
+    else if (s->paused && s->held_count <= s->max_in_flight / 2)
         wf_src_set_paused(s, 0);
 }
 
@@ -240,13 +214,15 @@ static int take(wf_source *s, rd_kafka_message_t *m, wf_source_msg *out, wf_erro
         int rc = consumer_error(s, m, err);
         return rc < 0 ? rc : 1;
     }
-    if (wf_src_tracker_in_flight(&s->tracker) >= s->max_in_flight &&
-        s->held_count < WF_SRC_HELD_MAX) {
-        s->held[(s->held_head + s->held_count++) % WF_SRC_HELD_MAX] = m;
-        s->held_gauge = s->held_count;
-        return 1;
+    /* Order within a partition: nothing overtakes what is already held. */
+    if (!s->held_count && wf_src_tracker_in_flight(&s->tracker) < s->max_in_flight)
+        return deliver(s, m, out, err);
+    if (wf_src_held_push(s, m) < 0) {
+        rd_kafka_message_destroy(m);
+        return wf_error_set(err, WF_ENOMEM, "kafka source: out of memory");
     }
-    return deliver(s, m, out, err);
+    regulate(s);
+    return 1;
 }
 
 static void serve(wf_source *s)
@@ -265,7 +241,7 @@ int wf_source_poll(wf_source *s, wf_source_msg *out, int timeout_ms, wf_error *e
         if (s->fatal)
             return wf_error_set(err, WF_EREMOTE, "kafka source: fatal error (see log)");
         if (s->held_count && wf_src_tracker_in_flight(&s->tracker) < s->max_in_flight)
-            return deliver(s, held_pop(s), out, err);
+            return deliver(s, wf_src_held_pop(s), out, err);
         int64_t left = deadline - now_ms();
         int wait = left > 0 ? (int)left : 0;
         if (s->paused && wait > WF_SRC_PAUSED_SLICE_MS)

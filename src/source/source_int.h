@@ -8,14 +8,15 @@
 #include "source/tracker.h"
 #include "wildfeed/source.h"
 
-/* Messages that came out of the poll after the pause took effect. librdkafka
- * drops prefetched messages on pause, so only the few already on their way to
- * the application land here; this is the hard cap. */
-#define WF_SRC_HELD_MAX 1024
+/* Beyond the in-flight limit the source keeps polling into a local buffer of
+ * max_in_flight messages and pauses the partitions only once that is full:
+ * librdkafka 2.0.2 restarts fetching of a resumed partition at its broker
+ * thread's next wake-up (up to a second later), and the buffer feeds the
+ * pipeline meanwhile. WF_SRC_HELD_SLACK more slots take the messages already
+ * on their way when the pause takes effect (librdkafka drops the rest). */
+#define WF_SRC_HELD_SLACK 1024
 /* How long a paused poll sleeps between checks for completed work. */
 #define WF_SRC_PAUSED_SLICE_MS 20
-/* How long a revocation waits for dead-letter deliveries to settle. */
-#define WF_SRC_REVOKE_FLUSH_MS 2000
 
 struct wf_source {
     rd_kafka_t *rk;
@@ -23,9 +24,10 @@ struct wf_source {
     char *dlq_topic;
     wf_source_hooks hooks;
     wf_src_tracker tracker;
-    size_t max_in_flight, resume_at;
-    rd_kafka_message_t *held[WF_SRC_HELD_MAX];
-    size_t held_head, held_count;
+    size_t max_in_flight;
+    int drain_deadline_ms;     /* revocation: wait for dead-letter reports */
+    rd_kafka_message_t **held; /* ring of held_cap */
+    size_t held_cap, held_head, held_count;
     int paused;
     _Atomic int closing;
     _Atomic int fatal;
@@ -46,6 +48,13 @@ void wf_src_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 void wf_src_store_offsets(wf_source *s);
 int wf_src_commit_sync(wf_source *s);
 void wf_src_set_paused(wf_source *s, int pause);
+
+/* held.c: messages fetched beyond the in-flight limit, in fetch order. */
+int wf_src_held_init(wf_source *s, size_t cap);
+void wf_src_held_free(wf_source *s);
+int wf_src_held_push(wf_source *s, rd_kafka_message_t *m);
+rd_kafka_message_t *wf_src_held_pop(wf_source *s);
+/* Drops the held messages of revoked partitions (refetched by their owner). */
 void wf_src_held_purge(wf_source *s, const rd_kafka_topic_partition_list_t *parts);
 
 /* dlq.c */

@@ -77,12 +77,12 @@ static void every_row_gets_its_level(void **state)
         }
     }
     assert_int_equal(wrong, 0);
-    assert_int_equal(n, 292);
+    assert_int_equal(n, 298);
     assert_int_equal(per_level[1], 49);
-    assert_int_equal(per_level[2], 70);
-    assert_int_equal(per_level[3], 100);
-    assert_int_equal(per_level[4], 19);
-    assert_int_equal(per_level[5], 54);
+    assert_int_equal(per_level[2], 71);
+    assert_int_equal(per_level[3], 102);
+    assert_int_equal(per_level[4], 20);
+    assert_int_equal(per_level[5], 56);
     free(text);
 }
 
