@@ -10,14 +10,18 @@
  * + 1).
  *
  * Back-pressure. At most source.max_in_flight messages are delivered and not
- * yet done. Beyond that the source keeps polling into a local buffer of up to
- * max_in_flight more messages, and when that is full it pauses every assigned
- * partition, still calling the consumer poll (heartbeats and rebalances go on)
- * while delivering nothing; it resumes when the buffer is half empty. Pausing
- * makes librdkafka drop its prefetched messages and restart, on resume, right
- * after the last message it handed over, so nothing is lost; the buffer hides
- * the delay before fetching restarts (up to a second in librdkafka 2.0.2).
- * Memory: at most about 2 * max_in_flight messages.
+ * yet done. At the limit the source stops taking messages from librdkafka
+ * (whose own prefetch queue is bounded by queued.max.messages.kbytes); if the
+ * limit is still reached a second later, it pauses every assigned partition
+ * and goes on calling the consumer poll (rebalances need it) while delivering
+ * nothing, and resumes once in-flight falls to half the limit. Pausing makes
+ * librdkafka drop its prefetched messages and restart, on resume, right after
+ * the last message it handed over, so nothing is lost; the few messages
+ * already on their way when the pause takes effect are held locally and
+ * delivered first. The second of grace exists because librdkafka 2.0.2
+ * restarts fetching a resumed partition only at its broker thread's next
+ * wake-up, up to a second later: pausing for short stalls would cost more
+ * than it saves.
  *
  * Rebalances, eager and cooperative alike: before partitions are given up the
  * hook drain(ctx) runs (the daemon drains its pipeline and commits its store,

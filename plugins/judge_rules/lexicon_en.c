@@ -355,7 +355,7 @@ static const wf_rules_cue lexicon[] = {
     CUE("runtime error", WF_CUE_CORRECT, CODE, "correction:reports_error"),
     CUE("same error", WF_CUE_CORRECT, STRONG, "correction:still_wrong"),
     CUE("same mistake", WF_CUE_CORRECT, STRONG, "correction:still_wrong"),
-    CUE("same problem", WF_CUE_CORRECT, CODE, "correction:still_wrong"),
+    CUE("same problem", WF_CUE_CORRECT, START | CODE, "correction:still_wrong"),
     CUE("should be", WF_MARK_DETAIL, 0, NULL),
     CUE("should have been", WF_MARK_DETAIL, 0, NULL),
     CUE("show me", WF_MARK_REQ, 0, NULL),

@@ -7,8 +7,8 @@ const wf_config_key wf_keys_source[] = {
     WF_KEY_STR("source.dlq_topic", "\"\"",
                "Dead-letter topic for records that cannot be parsed; empty means none."),
     WF_KEY_INT("source.max_in_flight", "10000", 1, 10000000,
-               "Messages delivered and not yet durable; beyond it the source buffers as many "
-               "again, then pauses its partitions until the buffer is half empty."),
+               "Messages delivered and not yet durable; at the limit the consumer stops taking "
+               "messages, pauses its partitions after a second, and resumes at half."),
     WF_KEY_INT("source.drain_deadline_ms", "10000", 0, 600000,
                "On shutdown and before giving up partitions: how long to wait for verdicts "
                "in flight and dead-letter deliveries before committing what is done."),

@@ -90,7 +90,7 @@ wf_source *wf_source_new(const wf_config *cfg, const wf_source_hooks *hooks, wf_
         s->hooks = *hooks;
     s->max_in_flight = (size_t)wf_config_int(cfg, "source.max_in_flight");
     s->drain_deadline_ms = (int)wf_config_int(cfg, "source.drain_deadline_ms");
-    if (wf_src_held_init(s, s->max_in_flight + WF_SRC_HELD_SLACK) < 0) {
+    if (wf_src_held_init(s, WF_SRC_HELD_SLACK) < 0) {
         wf_error_set(err, WF_ENOMEM, "out of memory");
         source_free(s);
         return NULL;
@@ -153,13 +153,29 @@ void wf_src_set_paused(wf_source *s, int pause)
     s->paused_gauge = pause;
 }
 
-/* Pauses when the local buffer is full too; resumes when it is half empty. */
+/* A short stall is waited out without polling the consumer: librdkafka stops
+ * fetching once its own bounded queue is full, and resuming a paused
+ * partition costs up to a second in 2.0.2 (fetching restarts at the broker
+ * thread's next wake-up). A stall that lasts is met with a pause, so the
+ * consumer can be polled again (heartbeats aside, rebalances need it). */
 static void regulate(wf_source *s)
 {
-    if (!s->paused && s->held_count >= s->max_in_flight)
+    size_t in_flight = wf_src_tracker_in_flight(&s->tracker);
+    int64_t now = now_ms();
+    if (in_flight < s->max_in_flight)
+        s->full_since = 0;
+    else if (!s->full_since)
+        s->full_since = now;
+    if (!s->paused && s->full_since && now - s->full_since >= WF_SRC_PAUSE_AFTER_MS)
         wf_src_set_paused(s, 1);
-    else if (s->paused && s->held_count <= s->max_in_flight / 2)
+    else if (s->paused && in_flight + s->held_count <= s->max_in_flight / 2)
         wf_src_set_paused(s, 0);
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
 }
 
 static int deliver(wf_source *s, rd_kafka_message_t *m, wf_source_msg *out, wf_error *err)
@@ -221,7 +237,6 @@ static int take(wf_source *s, rd_kafka_message_t *m, wf_source_msg *out, wf_erro
         rd_kafka_message_destroy(m);
         return wf_error_set(err, WF_ENOMEM, "kafka source: out of memory");
     }
-    regulate(s);
     return 1;
 }
 
@@ -240,15 +255,18 @@ int wf_source_poll(wf_source *s, wf_source_msg *out, int timeout_ms, wf_error *e
         regulate(s);
         if (s->fatal)
             return wf_error_set(err, WF_EREMOTE, "kafka source: fatal error (see log)");
-        if (s->held_count && wf_src_tracker_in_flight(&s->tracker) < s->max_in_flight)
+        int full = wf_src_tracker_in_flight(&s->tracker) >= s->max_in_flight;
+        if (s->held_count && !full)
             return deliver(s, wf_src_held_pop(s), out, err);
         int64_t left = deadline - now_ms();
         int wait = left > 0 ? (int)left : 0;
-        if (s->paused && wait > WF_SRC_PAUSED_SLICE_MS)
-            wait = WF_SRC_PAUSED_SLICE_MS;
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(s->rk, wait);
-        if (m) {
-            int rc = take(s, m, out, err);
+        if (full && wait > WF_SRC_FULL_SLICE_MS)
+            wait = WF_SRC_FULL_SLICE_MS;
+        if (full && !s->paused) {
+            sleep_ms(wait);
+        } else {
+            rd_kafka_message_t *m = rd_kafka_consumer_poll(s->rk, wait);
+            int rc = m ? take(s, m, out, err) : 1;
             if (rc <= 0)
                 return rc;
         }

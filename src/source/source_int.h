@@ -8,15 +8,13 @@
 #include "source/tracker.h"
 #include "wildfeed/source.h"
 
-/* Beyond the in-flight limit the source keeps polling into a local buffer of
- * max_in_flight messages and pauses the partitions only once that is full:
- * librdkafka 2.0.2 restarts fetching of a resumed partition at its broker
- * thread's next wake-up (up to a second later), and the buffer feeds the
- * pipeline meanwhile. WF_SRC_HELD_SLACK more slots take the messages already
- * on their way when the pause takes effect (librdkafka drops the rest). */
+/* A full source waits this long for work to complete before it pauses. */
+#define WF_SRC_PAUSE_AFTER_MS 1000
+/* While full, how often the poll checks for completed work. */
+#define WF_SRC_FULL_SLICE_MS 5
+/* Initial room for the messages already on their way when a pause takes
+ * effect (librdkafka drops the rest of its prefetch). */
 #define WF_SRC_HELD_SLACK 1024
-/* How long a paused poll sleeps between checks for completed work. */
-#define WF_SRC_PAUSED_SLICE_MS 20
 
 struct wf_source {
     rd_kafka_t *rk;
@@ -29,6 +27,7 @@ struct wf_source {
     rd_kafka_message_t **held; /* ring of held_cap */
     size_t held_cap, held_head, held_count;
     int paused;
+    int64_t full_since; /* ms, 0 while below the in-flight limit */
     _Atomic int closing;
     _Atomic int fatal;
     _Atomic uint64_t consumed, bytes, offsets_stored, pauses, consumer_errors, rebalances;
