@@ -9,28 +9,28 @@
 /* An element's role and content, found by the role/content pointer lists
  * applied to the element. An explicit null content (an assistant turn that
  * only called tools) reads as empty text; a missing one is an error. */
-static int parse_element(wf_record *r, json_t *el, size_t i, wf_msg *out)
+static int parse_element(wf_record *r, const wf_jval *el, size_t i, wf_msg *out)
 {
     char name[96];
     wf_where w = {"conversation", (long)i, NULL};
-    if (!json_is_object(el))
+    if (!wf_json_is(el, WF_JSON_OBJECT))
         return wf_rec_fail(r, WF_BAD_TYPE, "field '%s': expected object, got %s",
                            wf_where_str(&w, name, sizeof name), wf_json_type_name(el));
-    json_t *role = wf_field_in(r->p, WF_F_ROLE, el);
+    const wf_jval *role = wf_field_in(r->p, WF_F_ROLE, el);
     out->role = "";
-    if (role && !json_is_null(role)) {
+    if (role && !wf_json_is(role, WF_JSON_NULL)) {
         w.sub = "role";
-        if (!json_is_string(role))
+        if (!wf_json_is(role, WF_JSON_STRING))
             return wf_rec_fail(r, WF_BAD_TYPE, "field '%s': expected string, got %s",
                                wf_where_str(&w, name, sizeof name), wf_json_type_name(role));
-        out->role = wf_role_normalize(json_string_value(role));
+        out->role = wf_role_normalize(role->u.s);
     }
     w.sub = "content";
-    json_t *content = wf_field_in(r->p, WF_F_CONTENT, el);
+    const wf_jval *content = wf_field_in(r->p, WF_F_CONTENT, el);
     if (!content)
         return wf_rec_fail(r, WF_BAD_MISSING_FIELD, "missing field '%s'",
                            wf_where_str(&w, name, sizeof name));
-    if (json_is_null(content)) {
+    if (wf_json_is(content, WF_JSON_NULL)) {
         out->content = "";
         out->content_len = 0;
         return 0;
@@ -41,25 +41,25 @@ static int parse_element(wf_record *r, json_t *el, size_t i, wf_msg *out)
 /* The response of a gateway log: a message object or a bare string. A
  * response without text (a tool call) adds no message: returns 0 and
  * leaves *added at 0. */
-static int parse_response(wf_record *r, json_t *resp, wf_msg *out, int *added)
+static int parse_response(wf_record *r, const wf_jval *resp, wf_msg *out, int *added)
 {
     wf_where w = {"response", -1, NULL};
     *added = 0;
     out->role = "assistant";
-    if (json_is_string(resp)) {
+    if (wf_json_is(resp, WF_JSON_STRING)) {
         *added = 1;
         return wf_content(r, resp, &w, out);
     }
-    if (!json_is_object(resp))
+    if (!wf_json_is(resp, WF_JSON_OBJECT))
         return wf_rec_fail(r, WF_BAD_TYPE,
                            "field 'response': expected message object or string, got %s",
                            wf_json_type_name(resp));
-    json_t *content = wf_field_in(r->p, WF_F_CONTENT, resp);
-    if (!content || json_is_null(content))
+    const wf_jval *content = wf_field_in(r->p, WF_F_CONTENT, resp);
+    if (!content || wf_json_is(content, WF_JSON_NULL))
         return 0;
-    json_t *role = wf_field_in(r->p, WF_F_ROLE, resp);
-    if (json_is_string(role))
-        out->role = wf_role_normalize(json_string_value(role));
+    const wf_jval *role = wf_field_in(r->p, WF_F_ROLE, resp);
+    if (wf_json_is(role, WF_JSON_STRING))
+        out->role = wf_role_normalize(role->u.s);
     *added = 1;
     return wf_content(r, content, &w, out);
 }
@@ -105,21 +105,22 @@ static int derive_id(wf_record *r)
 int wf_parse_conversation(wf_record *r)
 {
     wf_event *ev = r->ev;
-    json_t *conv = wf_rec_field(r, WF_F_CONVERSATION);
+    const wf_jval *conv = wf_rec_field(r, WF_F_CONVERSATION);
     if (!conv)
         return wf_rec_fail(r, WF_BAD_MISSING_FIELD, "missing field 'conversation'");
-    if (!json_is_array(conv))
+    if (!wf_json_is(conv, WF_JSON_ARRAY))
         return wf_rec_fail(r, WF_BAD_TYPE, "field 'conversation': expected array, got %s",
                            wf_json_type_name(conv));
-    size_t n = json_array_size(conv);
+    size_t n = conv->n;
     ev->messages = wf_event_alloc(ev, (n + 1) * sizeof *ev->messages);
     if (!ev->messages)
         return wf_error_set(r->err, WF_ENOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++)
-        if (parse_element(r, json_array_get(conv, i), i, &ev->messages[i]) < 0)
+    const wf_jval *el = wf_json_first(conv);
+    for (size_t i = 0; i < n; i++, el = wf_json_next(el))
+        if (parse_element(r, el, i, &ev->messages[i]) < 0)
             return WF_EPARSE;
     ev->n_messages = n;
-    json_t *resp = wf_rec_field(r, WF_F_RESPONSE);
+    const wf_jval *resp = wf_rec_field(r, WF_F_RESPONSE);
     int added = 0;
     if (resp && parse_response(r, resp, &ev->messages[n], &added) < 0)
         return WF_EPARSE;

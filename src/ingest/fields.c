@@ -28,20 +28,21 @@ const char *wf_where_str(const wf_where *w, char *buf, size_t n)
     return buf;
 }
 
-static int string_value(wf_record *r, json_t *v, int allow_int, const char *what, const char **out)
+static int string_value(wf_record *r, const wf_jval *v, int allow_int, const char *what,
+                        const char **out)
 {
-    if (json_is_string(v)) {
+    if (wf_json_is(v, WF_JSON_STRING)) {
         wf_where w = {what, -1, NULL};
-        if (check_nul(r, json_string_value(v), json_string_length(v), &w) < 0)
+        if (check_nul(r, v->u.s, v->n, &w) < 0)
             return WF_EPARSE;
-        *out = json_string_value(v);
+        *out = v->u.s;
         return 0;
     }
-    if (allow_int && json_is_integer(v)) {
+    if (allow_int && wf_json_is(v, WF_JSON_INT)) {
         char *s = wf_event_alloc(r->ev, 24);
         if (!s)
             return wf_error_set(r->err, WF_ENOMEM, "out of memory");
-        snprintf(s, 24, "%" PRId64, (int64_t)json_integer_value(v));
+        snprintf(s, 24, "%" PRId64, (int64_t)v->u.i);
         *out = s;
         return 0;
     }
@@ -51,7 +52,7 @@ static int string_value(wf_record *r, json_t *v, int allow_int, const char *what
 
 int wf_rec_string(wf_record *r, wf_field f, int allow_int, const char **out)
 {
-    json_t *v = wf_rec_field(r, f);
+    const wf_jval *v = wf_rec_field(r, f);
     if (!v) {
         *out = "";
         return 0;
@@ -61,7 +62,7 @@ int wf_rec_string(wf_record *r, wf_field f, int allow_int, const char **out)
 
 int wf_rec_string_req(wf_record *r, wf_field f, int allow_int, const char **out)
 {
-    json_t *v = wf_rec_field(r, f);
+    const wf_jval *v = wf_rec_field(r, f);
     if (!v)
         return wf_rec_fail(r, WF_BAD_MISSING_FIELD, "missing field '%s'", wf_field_names[f]);
     if (string_value(r, v, allow_int, wf_field_names[f], out) < 0)
@@ -73,14 +74,14 @@ int wf_rec_string_req(wf_record *r, wf_field f, int allow_int, const char **out)
 
 int wf_rec_turn(wf_record *r, wf_field f, int64_t *out)
 {
-    json_t *v = wf_rec_field(r, f);
+    const wf_jval *v = wf_rec_field(r, f);
     const char *name = wf_field_names[f];
     if (!v)
         return wf_rec_fail(r, WF_BAD_MISSING_FIELD, "missing field '%s'", name);
-    if (!json_is_integer(v))
+    if (!wf_json_is(v, WF_JSON_INT))
         return wf_rec_fail(r, WF_BAD_TYPE, "field '%s': expected integer, got %s", name,
                            wf_json_type_name(v));
-    *out = json_integer_value(v);
+    *out = v->u.i;
     if (*out < 0)
         return wf_rec_fail(r, WF_BAD_VALUE, "field '%s': must be >= 0, got %" PRId64, name, *out);
     return 0;
@@ -88,19 +89,20 @@ int wf_rec_turn(wf_record *r, wf_field f, int64_t *out)
 
 /* The text of one content part, or NULL for a part that carries none
  * (images, audio, tool results are skipped). */
-static int part_text(wf_record *r, json_t *part, const wf_where *w, size_t i, json_t **text)
+static int part_text(wf_record *r, const wf_jval *part, const wf_where *w, size_t i,
+                     const wf_jval **text)
 {
     *text = NULL;
-    if (json_is_string(part)) {
+    if (wf_json_is(part, WF_JSON_STRING)) {
         *text = part;
         return 0;
     }
-    const char *type = json_string_value(json_object_get(part, "type"));
-    if (!type || (strcmp(type, "text") != 0 && strcmp(type, "input_text") != 0 &&
-                  strcmp(type, "output_text") != 0))
+    const wf_jval *type = wf_json_get(part, "type", 4);
+    if (!wf_json_str_eq(type, "text") && !wf_json_str_eq(type, "input_text") &&
+        !wf_json_str_eq(type, "output_text"))
         return 0;
-    json_t *t = json_object_get(part, "text");
-    if (!json_is_string(t)) {
+    const wf_jval *t = wf_json_get(part, "text", 4);
+    if (!wf_json_is(t, WF_JSON_STRING)) {
         char name[96];
         return wf_rec_fail(r, WF_BAD_TYPE, "field '%s[%zu].text': expected string, got %s",
                            wf_where_str(w, name, sizeof name), i,
@@ -110,40 +112,38 @@ static int part_text(wf_record *r, json_t *part, const wf_where *w, size_t i, js
     return 0;
 }
 
-static int join_parts(wf_record *r, json_t *parts, const wf_where *w, wf_msg *out)
+static int join_parts(wf_record *r, const wf_jval *parts, const wf_where *w, wf_msg *out)
 {
     size_t total = 0, count = 0, i;
-    json_t *part, *text, *only = NULL;
-    json_array_foreach(parts, i, part)
-    {
+    const wf_jval *part, *text, *only = NULL;
+    for (i = 0, part = wf_json_first(parts); i < parts->n; i++, part = wf_json_next(part)) {
         if (part_text(r, part, w, i, &text) < 0)
             return WF_EPARSE;
         if (!text)
             continue;
-        if (check_nul(r, json_string_value(text), json_string_length(text), w) < 0)
+        if (check_nul(r, text->u.s, text->n, w) < 0)
             return WF_EPARSE;
-        total += json_string_length(text) + (count ? 1 : 0);
+        total += text->n + (count ? 1 : 0);
         only = text;
         count++;
     }
     if (count <= 1) { /* the common case borrows from the document */
-        out->content = only ? json_string_value(only) : "";
-        out->content_len = only ? json_string_length(only) : 0;
+        out->content = only ? only->u.s : "";
+        out->content_len = only ? only->n : 0;
         return 0;
     }
     char *buf = wf_event_alloc(r->ev, total + 1);
     if (!buf)
         return wf_error_set(r->err, WF_ENOMEM, "out of memory");
     size_t off = 0;
-    json_array_foreach(parts, i, part)
-    {
+    for (i = 0, part = wf_json_first(parts); i < parts->n; i++, part = wf_json_next(part)) {
         part_text(r, part, w, i, &text);
         if (!text)
             continue;
         if (off)
             buf[off++] = '\n';
-        memcpy(buf + off, json_string_value(text), json_string_length(text));
-        off += json_string_length(text);
+        memcpy(buf + off, text->u.s, text->n);
+        off += text->n;
     }
     buf[off] = '\0';
     out->content = buf;
@@ -151,16 +151,16 @@ static int join_parts(wf_record *r, json_t *parts, const wf_where *w, wf_msg *ou
     return 0;
 }
 
-int wf_content(wf_record *r, json_t *v, const wf_where *w, wf_msg *out)
+int wf_content(wf_record *r, const wf_jval *v, const wf_where *w, wf_msg *out)
 {
-    if (json_is_string(v)) {
-        if (check_nul(r, json_string_value(v), json_string_length(v), w) < 0)
+    if (wf_json_is(v, WF_JSON_STRING)) {
+        if (check_nul(r, v->u.s, v->n, w) < 0)
             return WF_EPARSE;
-        out->content = json_string_value(v);
-        out->content_len = json_string_length(v);
+        out->content = v->u.s;
+        out->content_len = v->n;
         return 0;
     }
-    if (json_is_array(v))
+    if (wf_json_is(v, WF_JSON_ARRAY))
         return join_parts(r, v, w, out);
     char name[96];
     return wf_rec_fail(r, WF_BAD_TYPE, "field '%s': expected string or array of parts, got %s",

@@ -2,11 +2,11 @@
 #ifndef WF_INGEST_INGEST_H
 #define WF_INGEST_INGEST_H
 
-#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "ingest/jptr.h"
+#include "ingest/json.h"
 #include "wildfeed/event.h"
 
 /* The mapped fields: each is "input.fields.<name>", a list of pointers. */
@@ -42,28 +42,25 @@ struct wf_parser {
 /* Per-record state: each field's pointers are resolved at most once. */
 typedef struct wf_record {
     const wf_parser *p;
-    json_t *root;
+    const wf_jval *root;
     wf_event *ev;
     wf_bad_reason *reason;
     wf_error *err;
-    json_t *val[WF_F_COUNT];
+    const wf_jval *val[WF_F_COUNT];
     unsigned resolved; /* bit f set once val[f] is known */
 } wf_record;
 
 /* The first pointer of the field's list that designates a non-null value
  * (JSON null counts as absent), or NULL. */
-json_t *wf_rec_field(wf_record *r, wf_field f);
+const wf_jval *wf_rec_field(wf_record *r, wf_field f);
 
 /* Resolves f's pointers relative to obj (a conversation element) instead
  * of the record root; not cached. */
-json_t *wf_field_in(const wf_parser *p, wf_field f, json_t *obj);
+const wf_jval *wf_field_in(const wf_parser *p, wf_field f, const wf_jval *obj);
 
 /* Sets *r->reason and a message; returns WF_EPARSE. */
 int wf_rec_fail(wf_record *r, wf_bad_reason reason, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-
-/* JSON type name for messages ("string", "array", ...). */
-const char *wf_json_type_name(const json_t *v);
 
 /* Extra memory an event owns beyond its document: a chain of blocks freed
  * by wf_event_clear. Returns NULL on OOM. */
@@ -89,7 +86,7 @@ const char *wf_where_str(const wf_where *w, char *buf, size_t n);
 
 /* Message content: a string or an array of content parts (text parts joined
  * by "\n" into event memory). */
-int wf_content(wf_record *r, json_t *v, const wf_where *w, wf_msg *out);
+int wf_content(wf_record *r, const wf_jval *v, const wf_where *w, wf_msg *out);
 /* Normalised role: aliases mapped ("human" -> "user", "gpt" -> "assistant"). */
 const char *wf_role_normalize(const char *role);
 
@@ -101,7 +98,7 @@ int wf_parse_conversation(wf_record *r);
 int wf_parse_feedback(wf_record *r);
 
 /* Unix seconds from an ISO 8601 string or a number; 0 when unparsable. */
-int64_t wf_timestamp_value(const json_t *v);
+int64_t wf_timestamp_value(const wf_jval *v);
 int64_t wf_timestamp_parse(const char *s, size_t n);
 
 #endif

@@ -79,6 +79,7 @@ int wf_jptr_compile(wf_jptr *p, const char *text, wf_error *err)
             return wf_error_set(err, WF_ENOMEM, "out of memory");
         }
         p->toks[i].key = key;
+        p->toks[i].len = strlen(key);
         p->toks[i].index = token_index(key);
         p->ntok = i + 1;
         start += len + 1;
@@ -95,15 +96,15 @@ void wf_jptr_free(wf_jptr *p)
     p->ntok = 0;
 }
 
-json_t *wf_jptr_get(const wf_jptr *p, json_t *root)
+const wf_jval *wf_jptr_get(const wf_jptr *p, const wf_jval *root)
 {
-    json_t *v = root;
+    const wf_jval *v = root;
     for (size_t i = 0; i < p->ntok && v; i++) {
         const wf_jptr_tok *t = &p->toks[i];
-        if (json_is_object(v))
-            v = json_object_get(v, t->key);
-        else if (json_is_array(v) && t->index >= 0)
-            v = json_array_get(v, (size_t)t->index);
+        if (wf_json_is(v, WF_JSON_OBJECT))
+            v = wf_json_get(v, t->key, t->len);
+        else if (wf_json_is(v, WF_JSON_ARRAY) && t->index >= 0)
+            v = wf_json_at(v, (size_t)t->index);
         else
             v = NULL;
     }

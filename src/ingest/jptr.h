@@ -1,10 +1,11 @@
 /* RFC 6901 JSON pointers, compiled once (at parser creation) and resolved
- * against jansson documents many times. */
+ * against parsed documents many times. */
 #ifndef WF_INGEST_JPTR_H
 #define WF_INGEST_JPTR_H
 
-#include <jansson.h>
 #include <stddef.h>
+
+#include "ingest/json.h"
 
 #include "wildfeed/err.h"
 
@@ -12,6 +13,7 @@
  * array index the token denotes, or -1 when it is not a valid index. */
 typedef struct wf_jptr_tok {
     char *key;
+    size_t len; /* of key */
     long index;
 } wf_jptr_tok;
 
@@ -27,6 +29,6 @@ int wf_jptr_compile(wf_jptr *p, const char *text, wf_error *err);
 void wf_jptr_free(wf_jptr *p);
 
 /* The value the pointer designates in root, or NULL when absent. */
-json_t *wf_jptr_get(const wf_jptr *p, json_t *root);
+const wf_jval *wf_jptr_get(const wf_jptr *p, const wf_jval *root);
 
 #endif

@@ -71,12 +71,26 @@ typedef struct wf_json_doc {
  * WF_ENOMEM (je->fault WF_JSON_OK). *out is NULL on failure. */
 int wf_json_parse(const char *buf, size_t len, wf_json_doc **out, wf_json_error *je);
 
-static inline wf_jtype wf_json_type(const wf_jval *v) { return (wf_jtype)v->type; }
-static inline int wf_json_is(const wf_jval *v, wf_jtype t) { return v && v->type == (uint32_t)t; }
+/* Length of the longest prefix of s[0..n) that is well-formed UTF-8: where
+ * a record's first bad byte is. */
+size_t wf_json_utf8_prefix(const char *s, size_t n);
+
+static inline wf_jtype wf_json_type(const wf_jval *v)
+{
+    return (wf_jtype)v->type;
+}
+static inline int wf_json_is(const wf_jval *v, wf_jtype t)
+{
+    return v && v->type == (uint32_t)t;
+}
 static inline int wf_json_is_number(const wf_jval *v)
 {
     return v && (v->type == WF_JSON_INT || v->type == WF_JSON_REAL);
 }
+
+/* Whether v is a string equal to the C string s (a string holding U+0000
+ * never is). */
+int wf_json_str_eq(const wf_jval *v, const char *s);
 
 /* "object", "array", "string", "integer", "number", "boolean", "null". */
 const char *wf_json_type_name(const wf_jval *v);
@@ -89,7 +103,10 @@ static inline const wf_jval *wf_json_next(const wf_jval *v)
 
 /* A container's first element (array) or first key (object); that key's
  * value is the node after it. Only meaningful when v->n > 0. */
-static inline const wf_jval *wf_json_first(const wf_jval *v) { return v + 1; }
+static inline const wf_jval *wf_json_first(const wf_jval *v)
+{
+    return v + 1;
+}
 
 /* An object's member named key[0..klen), or NULL (also when obj is not an
  * object). Linear in the object's members. */

@@ -5,14 +5,6 @@
 #include <string.h>
 
 #include "ingest/ingest.h"
-#include "wildfeed/text.h"
-
-/* Duplicate keys are refused: a record whose fields read differently to
- * different consumers is not one we can label honestly. NULs in strings
- * are admitted by the loader and refused per extracted field instead, so
- * the message can name the field (and an unused field may carry one). Any
- * JSON value is loaded, so a scalar record is a type error, not bad JSON. */
-#define WF_LOAD_FLAGS (JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_ANY)
 
 const char *wf_bad_reason_name(wf_bad_reason r)
 {
@@ -39,41 +31,26 @@ int wf_rec_fail(wf_record *r, wf_bad_reason reason, const char *fmt, ...)
     return WF_EPARSE;
 }
 
-const char *wf_json_type_name(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: return "object";
-    case JSON_ARRAY: return "array";
-    case JSON_STRING: return "string";
-    case JSON_INTEGER: return "integer";
-    case JSON_REAL: return "number";
-    case JSON_TRUE:
-    case JSON_FALSE: return "boolean";
-    case JSON_NULL: return "null";
-    }
-    return "unknown";
-}
-
-json_t *wf_field_in(const wf_parser *p, wf_field f, json_t *obj)
+const wf_jval *wf_field_in(const wf_parser *p, wf_field f, const wf_jval *obj)
 {
     const wf_ptr_list *l = &p->fields[f];
     for (size_t i = 0; i < l->n; i++) {
-        json_t *v = wf_jptr_get(&l->ptrs[i], obj);
+        const wf_jval *v = wf_jptr_get(&l->ptrs[i], obj);
         if (v)
             return v;
     }
     return NULL;
 }
 
-json_t *wf_rec_field(wf_record *r, wf_field f)
+const wf_jval *wf_rec_field(wf_record *r, wf_field f)
 {
     unsigned bit = 1u << f;
     if (!(r->resolved & bit)) {
         const wf_ptr_list *l = &r->p->fields[f];
-        json_t *found = NULL;
+        const wf_jval *found = NULL;
         for (size_t i = 0; i < l->n && !found; i++) {
-            json_t *v = wf_jptr_get(&l->ptrs[i], r->root);
-            if (v && !json_is_null(v))
+            const wf_jval *v = wf_jptr_get(&l->ptrs[i], r->root);
+            if (v && !wf_json_is(v, WF_JSON_NULL))
                 found = v;
         }
         r->val[f] = found;
@@ -82,30 +59,31 @@ json_t *wf_rec_field(wf_record *r, wf_field f)
     return r->val[f];
 }
 
-/* jansson stops at the first problem; the raw bytes decide whether the
- * record is refused for its encoding, which is checked before syntax. */
-static int load_failed(wf_record *r, const char *buf, size_t len, const json_error_t *je)
+/* The parser stops at the first problem; the raw bytes decide whether the
+ * record is refused for its encoding, which is checked before syntax. A
+ * syntax error met before a bad byte is still an encoding error. */
+static int load_failed(wf_record *r, const char *buf, size_t len, const wf_json_error *je)
 {
-    enum json_error_code code = json_error_code(je);
-    if (code == json_error_invalid_utf8 || !wf_utf8_valid(buf, len))
-        return wf_rec_fail(r, WF_BAD_UTF8, "record: invalid UTF-8 near byte %d", je->position);
-    if (code == json_error_null_byte_in_key)
+    size_t valid = je->fault == WF_JSON_UTF8 ? je->pos : wf_json_utf8_prefix(buf, len);
+    if (valid < len)
+        return wf_rec_fail(r, WF_BAD_UTF8, "record: invalid UTF-8 near byte %zu", valid);
+    if (je->fault == WF_JSON_NUL_KEY)
         return wf_rec_fail(r, WF_BAD_VALUE, "record: object key contains NUL (\\u0000)");
-    return wf_rec_fail(r, WF_BAD_NOT_JSON, "record: not JSON: %s (byte %d)", je->text,
-                       je->position);
+    return wf_rec_fail(r, WF_BAD_NOT_JSON, "record: not JSON: %s (byte %zu)", je->text, je->pos);
 }
 
 static int detect_shape(wf_record *r, wf_shape *out)
 {
-    json_t *type = wf_rec_field(r, WF_F_TYPE);
-    if ((json_is_string(type) && strcmp(json_string_value(type), "feedback") == 0) ||
+    const wf_jval *type = wf_rec_field(r, WF_F_TYPE);
+    if ((wf_json_is(type, WF_JSON_STRING) && type->n == 8 &&
+         memcmp(type->u.s, "feedback", 8) == 0) ||
         wf_rec_field(r, WF_F_RATING)) {
         *out = WF_SHAPE_FEEDBACK;
         return 0;
     }
-    json_t *conv = wf_rec_field(r, WF_F_CONVERSATION);
+    const wf_jval *conv = wf_rec_field(r, WF_F_CONVERSATION);
     if (conv) {
-        if (!json_is_array(conv))
+        if (!wf_json_is(conv, WF_JSON_ARRAY))
             return wf_rec_fail(r, WF_BAD_TYPE, "field 'conversation': expected array, got %s",
                                wf_json_type_name(conv));
         *out = WF_SHAPE_CONVERSATION;
@@ -144,12 +122,16 @@ int wf_event_parse(const wf_parser *p, const char *buf, size_t len, wf_event *ev
         return wf_rec_fail(&r, WF_BAD_TOO_LARGE,
                            "record: %zu bytes exceeds input.max_record_bytes (%zu)", len,
                            p->max_bytes);
-    json_error_t je;
-    r.root = json_loadb(buf, len, WF_LOAD_FLAGS, &je);
-    if (!r.root)
+    wf_json_error je;
+    wf_json_doc *doc;
+    int prc = wf_json_parse(buf, len, &doc, &je);
+    if (prc == WF_ENOMEM)
+        return wf_error_set(err, WF_ENOMEM, "out of memory");
+    if (prc < 0)
         return load_failed(&r, buf, len, &je);
-    ev->doc = r.root;
-    int rc = json_is_object(r.root)
+    ev->doc = doc;
+    r.root = &doc->nodes[0];
+    int rc = wf_json_is(r.root, WF_JSON_OBJECT)
                  ? parse_record(&r)
                  : wf_rec_fail(&r, WF_BAD_TYPE, "record: expected object, got %s",
                                wf_json_type_name(r.root));
@@ -186,7 +168,7 @@ void wf_event_clear(wf_event *ev)
 {
     if (!ev)
         return;
-    json_decref(ev->doc);
+    free(ev->doc);
     free_extra(ev);
     memset(ev, 0, sizeof *ev);
 }

@@ -26,7 +26,7 @@ int wf_parse_message(wf_record *r)
         wf_rec_turn(r, WF_F_TURN, &ev->turn) < 0 || wf_rec_string_req(r, WF_F_ROLE, 0, &role) < 0)
         return WF_EPARSE;
     ev->message.role = wf_role_normalize(role);
-    json_t *content = wf_rec_field(r, WF_F_CONTENT);
+    const wf_jval *content = wf_rec_field(r, WF_F_CONTENT);
     if (!content)
         return wf_rec_fail(r, WF_BAD_MISSING_FIELD, "missing field 'content'");
     wf_where w = {"content", -1, NULL};
@@ -59,13 +59,13 @@ static int rating_from_string(const char *s)
 
 static int parse_rating(wf_record *r, int *out)
 {
-    json_t *v = wf_rec_field(r, WF_F_RATING);
+    const wf_jval *v = wf_rec_field(r, WF_F_RATING);
     if (!v)
         return wf_rec_fail(r, WF_BAD_MISSING_FIELD, "missing field 'rating'");
-    if (json_is_string(v))
-        *out = rating_from_string(json_string_value(v));
-    else if (json_is_number(v))
-        *out = stars(json_number_value(v));
+    if (wf_json_is(v, WF_JSON_STRING))
+        *out = rating_from_string(v->u.s);
+    else if (wf_json_is_number(v))
+        *out = stars(wf_json_number(v));
     else
         return wf_rec_fail(r, WF_BAD_TYPE, "field 'rating': expected string or number, got %s",
                            wf_json_type_name(v));

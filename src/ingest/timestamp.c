@@ -134,9 +134,9 @@ static int64_t string_value(const char *s, size_t n)
     return end == s + n ? epoch_value(x) : 0;
 }
 
-int64_t wf_timestamp_value(const json_t *v)
+int64_t wf_timestamp_value(const wf_jval *v)
 {
-    if (json_is_string(v))
-        return string_value(json_string_value(v), json_string_length(v));
-    return json_is_number(v) ? epoch_value(json_number_value(v)) : 0;
+    if (wf_json_is(v, WF_JSON_STRING))
+        return string_value(v->u.s, v->n);
+    return wf_json_is_number(v) ? epoch_value(wf_json_number(v)) : 0;
 }

@@ -107,6 +107,15 @@ static void run_group(const char *strategy, int abandon)
         got_a += step(&a, seen, part_of, off_of);
         got_b += step(&b, seen, part_of, off_of);
     }
+    if (total(seen) != N) {
+        int shown = 0;
+        for (int i = 0; i < N && shown < 20; i++)
+            if (!seen[i]) { fprintf(stderr, "missing m%d key k%d\n", i, i % 37); shown++; }
+        wf_source_counters x, y; wf_source_stats(a.s, &x); wf_source_stats(b.s, &y);
+        fprintf(stderr, "a: consumed %llu assigned %d inflight %llu paused %d; b: consumed %llu assigned %d inflight %llu paused %d\n",
+          (unsigned long long)x.consumed, x.assigned, (unsigned long long)x.in_flight, x.paused,
+          (unsigned long long)y.consumed, y.assigned, (unsigned long long)y.in_flight, y.paused);
+    }
     assert_int_equal(total(seen), N);
     assert_true(got_b > 0);
     assert_true(a.drains >= 1);
@@ -153,7 +162,8 @@ static void test_cooperative_rebalance(void **state)
 
 int main(void)
 {
-    h_quiet_logs();
+    if (!getenv("WF_TEST_LOGS"))
+        h_quiet_logs();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_eager_rebalance),
         cmocka_unit_test(test_cooperative_rebalance),
