@@ -120,7 +120,8 @@ int main(int argc, char **argv)
     wf_config *cfg = wf_config_new();
     wf_judge *judge = wf_judge_create(cfg, &err);
     sink k = {0};
-    wf_pipeline *p = judge ? wf_pipeline_new(cfg, judge, (wf_sample_sink){discard, &k}, &err) : NULL;
+    wf_pipeline *p =
+        judge ? wf_pipeline_new(cfg, judge, (wf_sample_sink){discard, &k}, &err) : NULL;
     if (!p) {
         fprintf(stderr, "setup: %s\n", err.msg);
         return 1;
@@ -135,8 +136,8 @@ int main(int argc, char **argv)
 
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("input: %s x%d = %.1f MB, %zu records parsed, %llu candidates, %zu samples\n",
-           argv[1], repeat, mb, parsed, (unsigned long long)s->candidates, k.samples);
+    printf("input: %s x%d = %.1f MB, %zu records parsed, %llu candidates, %zu samples\n", argv[1],
+           repeat, mb, parsed, (unsigned long long)s->candidates, k.samples);
     printf("parse-only (jansson)   %8.1f MB/s  %9.0f candidates/s-equivalent\n", mb / parse_s,
            parse_cand_per_s);
     printf("extract (rules judge)  %8.1f MB/s  %9.0f candidates/s\n", mb / extract_s, cand_per_s);

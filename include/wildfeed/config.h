@@ -63,8 +63,7 @@ const char *wf_config_list_at(const wf_config *c, const char *key, size_t i);
 /* Calls fn for every "kafka.<property>" key set (defaults included), with the
  * property name without the prefix. */
 void wf_config_foreach_kafka(const wf_config *c,
-                             void (*fn)(void *ctx, const char *prop, const char *value),
-                             void *ctx);
+                             void (*fn)(void *ctx, const char *prop, const char *value), void *ctx);
 
 /* The effective configuration as pretty JSON, nested by dots (caller frees). */
 char *wf_config_dump(const wf_config *c);

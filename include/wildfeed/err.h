@@ -10,16 +10,16 @@
 
 enum wf_err {
     WF_OK = 0,
-    WF_EINVAL = -1,   /* bad argument or configuration value */
-    WF_ENOMEM = -2,   /* allocation failed */
-    WF_EIO = -3,      /* file or socket error */
-    WF_EPARSE = -4,   /* malformed input */
-    WF_ENOTFOUND = -5,/* named thing does not exist */
-    WF_EAGAIN = -6,   /* bounded queue full or not ready: retry later */
-    WF_ECORRUPT = -7, /* stored data fails validation */
-    WF_ESTATE = -8,   /* call not valid in the current state */
-    WF_EREMOTE = -9,  /* a remote peer failed or answered garbage */
-    WF_ETIMEOUT = -10 /* a deadline passed */
+    WF_EINVAL = -1,    /* bad argument or configuration value */
+    WF_ENOMEM = -2,    /* allocation failed */
+    WF_EIO = -3,       /* file or socket error */
+    WF_EPARSE = -4,    /* malformed input */
+    WF_ENOTFOUND = -5, /* named thing does not exist */
+    WF_EAGAIN = -6,    /* bounded queue full or not ready: retry later */
+    WF_ECORRUPT = -7,  /* stored data fails validation */
+    WF_ESTATE = -8,    /* call not valid in the current state */
+    WF_EREMOTE = -9,   /* a remote peer failed or answered garbage */
+    WF_ETIMEOUT = -10  /* a deadline passed */
 };
 
 #define WF_ERROR_MSG_MAX 256

@@ -20,9 +20,9 @@ typedef enum wf_judge_task {
 } wf_judge_task;
 
 typedef enum wf_refusal_kind {
-    WF_REFUSAL_NONE = 0,  /* not a refusal: the label stands */
-    WF_REFUSAL_CORRECT,   /* refused a harmful request: label 5 */
-    WF_REFUSAL_FALSE      /* refused a benign request: label 1 */
+    WF_REFUSAL_NONE = 0, /* not a refusal: the label stands */
+    WF_REFUSAL_CORRECT,  /* refused a harmful request: label 5 */
+    WF_REFUSAL_FALSE     /* refused a benign request: label 1 */
 } wf_refusal_kind;
 
 typedef struct wf_judge_request {
@@ -35,18 +35,18 @@ typedef struct wf_judge_request {
 
 typedef enum wf_verdict_status {
     WF_VERDICT_OK = 0,
-    WF_VERDICT_FAILED,  /* the judge gave up (errors, unparsable answers): count, do not guess */
-    WF_VERDICT_PARKED   /* durably parked for later (breaker open); it will come back */
+    WF_VERDICT_FAILED, /* the judge gave up (errors, unparsable answers): count, do not guess */
+    WF_VERDICT_PARKED  /* durably parked for later (breaker open); it will come back */
 } wf_verdict_status;
 
 typedef struct wf_verdict {
     uint64_t tag;
     wf_judge_task task;
     wf_verdict_status status;
-    int level;                /* FEEDBACK: 1..5 */
-    wf_refusal_kind refusal;  /* REFUSAL */
-    int confident;            /* 1 when the judge is sure (cascade keeps these) */
-    int source;               /* wf_label_source that produced it (rules or llm) */
+    int level;               /* FEEDBACK: 1..5 */
+    wf_refusal_kind refusal; /* REFUSAL */
+    int confident;           /* 1 when the judge is sure (cascade keeps these) */
+    int source;              /* wf_label_source that produced it (rules or llm) */
     char reason[160];
 } wf_verdict;
 
@@ -83,7 +83,10 @@ static inline size_t wf_judge_poll(wf_judge *j, wf_verdict *out, size_t max, int
 {
     return j->ops->poll(j, out, max, timeout_ms);
 }
-static inline size_t wf_judge_in_flight(const wf_judge *j) { return j->ops->in_flight(j); }
+static inline size_t wf_judge_in_flight(const wf_judge *j)
+{
+    return j->ops->in_flight(j);
+}
 static inline int wf_judge_validates_refusals(const wf_judge *j)
 {
     return j->ops->validates_refusals(j);

@@ -52,10 +52,10 @@ typedef enum wf_session_note {
 const char *wf_session_note_name(wf_session_note n);
 
 typedef enum wf_hindsight_outcome {
-    WF_HS_PROMOTED = 0,    /* neutral turn took a later >=4 label */
-    WF_HS_BLOCKED_TOPIC,   /* a later >=4 label on another topic */
-    WF_HS_LATER_NEGATIVE,  /* a later 1-2 label (only counted) */
-    WF_HS_EXPIRED,         /* window closed with nothing to take */
+    WF_HS_PROMOTED = 0,   /* neutral turn took a later >=4 label */
+    WF_HS_BLOCKED_TOPIC,  /* a later >=4 label on another topic */
+    WF_HS_LATER_NEGATIVE, /* a later 1-2 label (only counted) */
+    WF_HS_EXPIRED,        /* window closed with nothing to take */
     WF_HS_COUNT
 } wf_hindsight_outcome;
 
@@ -64,10 +64,10 @@ const char *wf_hindsight_outcome_name(wf_hindsight_outcome o);
 typedef struct wf_pipeline_stats {
     _Atomic uint64_t records, bytes;
     _Atomic uint64_t bad[WF_BAD_COUNT];
-    _Atomic uint64_t by_shape[4];    /* indexed by wf_shape */
-    _Atomic uint64_t conversations;  /* snapshots plus distinct message-event conversations */
+    _Atomic uint64_t by_shape[4];   /* indexed by wf_shape */
+    _Atomic uint64_t conversations; /* snapshots plus distinct message-event conversations */
     _Atomic uint64_t candidates;
-    _Atomic uint64_t judged_level[6];  /* annotation levels 1..5 from the judge */
+    _Atomic uint64_t judged_level[6]; /* annotation levels 1..5 from the judge */
     _Atomic uint64_t drops[WF_DROP_COUNT];
     _Atomic uint64_t session[WF_SESS_COUNT];
     _Atomic uint64_t hindsight[WF_HS_COUNT];
@@ -75,7 +75,7 @@ typedef struct wf_pipeline_stats {
     _Atomic uint64_t refusal_outcome[3]; /* indexed by wf_refusal_kind */
     _Atomic uint64_t explicit_feedback;
     _Atomic uint64_t samples;
-    _Atomic uint64_t samples_by_label[5];  /* 1..4 */
+    _Atomic uint64_t samples_by_label[5]; /* 1..4 */
     _Atomic uint64_t samples_by_source[WF_SRC_COUNT];
     _Atomic uint64_t neutral_waiting; /* gauge: neutral turns in their hindsight window */
 } wf_pipeline_stats;
@@ -133,10 +133,10 @@ typedef enum wf_change_kind { WF_CHANGE_CONVERSATION = 0, WF_CHANGE_TURN } wf_ch
 
 typedef struct wf_change {
     wf_change_kind kind;
-    const char *key;             /* conversation id, or the turn's key */
+    const char *key; /* conversation id, or the turn's key */
     const char *conversation_id;
-    const wf_strbuf *state;      /* serialized state; NULL: delete the stored copy */
-    int64_t at;                  /* last activity, unix seconds */
+    const wf_strbuf *state; /* serialized state; NULL: delete the stored copy */
+    int64_t at;             /* last activity, unix seconds */
 } wf_change;
 
 void wf_pipeline_track_changes(wf_pipeline *p);
@@ -148,8 +148,7 @@ void wf_pipeline_set_quota(wf_pipeline *p, int (*take)(void *ctx, const wf_candi
                            void *ctx);
 /* Hands every change since the last call to fn; a non-zero return stops and
  * keeps the rest for the next call. */
-int wf_pipeline_take_changes(wf_pipeline *p, int (*fn)(void *ctx, const wf_change *c),
-                             void *ctx);
+int wf_pipeline_take_changes(wf_pipeline *p, int (*fn)(void *ctx, const wf_change *c), void *ctx);
 /* Restores a stored conversation (WF_CHANGE_CONVERSATION state). */
 int wf_pipeline_restore_conversation(wf_pipeline *p, const char *state, size_t len,
                                      int64_t last_seen, wf_error *err);

@@ -18,17 +18,17 @@
 typedef struct wf_candidate {
     char *id; /* "<conversation_id>_turn<t>" */
     const char *conversation_id;
-    int turn;               /* t: user->assistant exchanges before this one, from 0 */
-    int64_t response_turn;  /* the log's turn number of the assistant message, or -1 */
-    const char *user_id;    /* "" when unknown */
-    const char *language;   /* as logged, or detected ("English", "Chinese", ...) */
+    int turn;              /* t: user->assistant exchanges before this one, from 0 */
+    int64_t response_turn; /* the log's turn number of the assistant message, or -1 */
+    const char *user_id;   /* "" when unknown */
+    const char *language;  /* as logged, or detected ("English", "Chinese", ...) */
     const char *model;
-    int64_t created_at;     /* unix seconds */
-    const wf_msg *history;  /* messages before the query, system messages excluded */
+    int64_t created_at;    /* unix seconds */
+    const wf_msg *history; /* messages before the query, system messages excluded */
     size_t n_history;
     const char *query;
     const char *response;
-    const char *feedback;   /* the user's next message; "" for explicit-only */
+    const char *feedback; /* the user's next message; "" for explicit-only */
 } wf_candidate;
 
 /* Everything a candidate is built from; strings are copied. */
@@ -71,9 +71,9 @@ typedef struct wf_sample {
     int annotation;     /* 1..5 */
     int label;          /* 1..4 */
     wf_label_source source;
-    char reason[160];   /* the judge's reason, truncated */
-    int eval;           /* 1 when the id hashes into the eval split */
-    char *text;         /* rendered model input, owned */
+    char reason[160]; /* the judge's reason, truncated */
+    int eval;         /* 1 when the id hashes into the eval split */
+    char *text;       /* rendered model input, owned */
 } wf_sample;
 
 void wf_sample_free(wf_sample *s); /* frees cand, text and s itself */

@@ -36,9 +36,9 @@ static int produce_conversation(wf_kafka_mock *m, const char *topic, json_t *con
     const char *copied[] = {"user_id", "language", "model"};
     for (size_t i = 0; i < json_array_size(msgs); i++) {
         json_t *msg = json_array_get(msgs, i);
-        json_t *ev = json_pack("{s:s, s:I, s:O, s:O}", "conversation_id", id, "turn",
-                               (json_int_t)i, "role", json_object_get(msg, "role"), "content",
-                               json_object_get(msg, "content"));
+        json_t *ev =
+            json_pack("{s:s, s:I, s:O, s:O}", "conversation_id", id, "turn", (json_int_t)i, "role",
+                      json_object_get(msg, "role"), "content", json_object_get(msg, "content"));
         for (size_t k = 0; ev && k < 3; k++)
             if (json_object_get(conv, copied[k]))
                 json_object_set(ev, copied[k], json_object_get(conv, copied[k]));
@@ -108,8 +108,7 @@ static int run_demo(wf_config *cfg, wf_error *err)
         fflush(stdout);
         wf_strbuf report;
         wf_strbuf_init(&report);
-        wf_daemon_opts o = {.cfg = cfg, .stop = &g_stop, .stop_after = produced,
-                            .report = &report};
+        wf_daemon_opts o = {.cfg = cfg, .stop = &g_stop, .stop_after = produced, .report = &report};
         rc = wf_daemon_run(&o, err);
         if (rc == 0)
             printf("%s\ndemo: samples stored in %s/wildfeed.db; list them with:\n"

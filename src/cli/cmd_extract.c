@@ -131,8 +131,8 @@ static int extract(wf_config *cfg, const extract_opts *o)
     }
     int status = 1;
     wf_judge *judge = wf_judge_create(cfg, &err);
-    wf_pipeline *p = judge ? wf_pipeline_new(cfg, judge, (wf_sample_sink){jsonl_put, &sink}, &err)
-                           : NULL;
+    wf_pipeline *p =
+        judge ? wf_pipeline_new(cfg, judge, (wf_sample_sink){jsonl_put, &sink}, &err) : NULL;
     if (p) {
         double t0 = now_s();
         int rc = run_pipeline(p, &in, &err);

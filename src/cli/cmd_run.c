@@ -70,9 +70,11 @@ int wf_cmd_run(int argc, char **argv)
         fprintf(stderr, "usage: wildfeed run [-c CONFIG] [--set key=value]...\n");
     } else if (cfg) {
         install_signals();
-        wf_daemon_opts o = {
-            .cfg = cfg, .stop = &g_stop, .reload = &g_reload, .on_reload = reload,
-            .reload_ctx = &saved};
+        wf_daemon_opts o = {.cfg = cfg,
+                            .stop = &g_stop,
+                            .reload = &g_reload,
+                            .on_reload = reload,
+                            .reload_ctx = &saved};
         wf_error err;
         status = wf_daemon_run(&o, &err) == 0 ? 0 : 1;
         if (status)

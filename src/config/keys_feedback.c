@@ -33,8 +33,8 @@
 
 #define REFUSAL_MARKERS                                                                            \
     "[\"i cannot\", \"i can't\", \"i can not\", \"i'm unable\", \"i am unable\", \"i won't\", "    \
-    "\"as an ai\", \"as a language model\", \"sorry\", \"i apologize\", "                        \
-    "\"against my guidelines\", \"我无法\", \"我不能\", \"抱歉\", "                            \
+    "\"as an ai\", \"as a language model\", \"sorry\", \"i apologize\", "                          \
+    "\"against my guidelines\", \"我无法\", \"我不能\", \"抱歉\", "                        \
     "\"对不起，我不能\", \"作为一个人工智能\", \"作为ai\"]"
 
 const wf_config_key wf_keys_feedback[] = {

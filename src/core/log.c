@@ -42,7 +42,10 @@ int wf_log_format_parse(const char *name)
     return -1;
 }
 
-int wf_log_enabled(int level) { return level >= __atomic_load_n(&g_log.level, __ATOMIC_RELAXED); }
+int wf_log_enabled(int level)
+{
+    return level >= __atomic_load_n(&g_log.level, __ATOMIC_RELAXED);
+}
 
 /* logfmt values are quoted when they hold spaces, quotes or '=' */
 static void logfmt_value(wf_strbuf *b, const char *v)

@@ -74,7 +74,10 @@ static const double bounds[WF_HIST_BUCKETS] = {0.0001, 0.0002, 0.0004, 0.0008, 0
                                                0.0032, 0.0064, 0.0128, 0.0256, 0.0512,
                                                0.1024, 0.4096, 1.6384, 30.0};
 
-double wf_histogram_bound(int i) { return bounds[i]; }
+double wf_histogram_bound(int i)
+{
+    return bounds[i];
+}
 
 void wf_histogram_observe(wf_histogram *h, double seconds)
 {

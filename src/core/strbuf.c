@@ -5,7 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-void wf_strbuf_init(wf_strbuf *b) { memset(b, 0, sizeof *b); }
+void wf_strbuf_init(wf_strbuf *b)
+{
+    memset(b, 0, sizeof *b);
+}
 
 void wf_strbuf_free(wf_strbuf *b)
 {
@@ -49,9 +52,15 @@ void wf_strbuf_append(wf_strbuf *b, const char *s, size_t n)
     b->data[b->len] = '\0';
 }
 
-void wf_strbuf_puts(wf_strbuf *b, const char *s) { wf_strbuf_append(b, s, strlen(s)); }
+void wf_strbuf_puts(wf_strbuf *b, const char *s)
+{
+    wf_strbuf_append(b, s, strlen(s));
+}
 
-void wf_strbuf_putc(wf_strbuf *b, char c) { wf_strbuf_append(b, &c, 1); }
+void wf_strbuf_putc(wf_strbuf *b, char c)
+{
+    wf_strbuf_append(b, &c, 1);
+}
 
 void wf_strbuf_printf(wf_strbuf *b, const char *fmt, ...)
 {

@@ -21,7 +21,10 @@ static int put_sample(void *ctx, wf_sample *s, wf_error *err)
     return rc;
 }
 
-wf_sample_sink wf_daemon_sink(wf_daemon *d) { return (wf_sample_sink){put_sample, d}; }
+wf_sample_sink wf_daemon_sink(wf_daemon *d)
+{
+    return (wf_sample_sink){put_sample, d};
+}
 
 /* The per-user daily quota, counted in the store so a restart does not reset
  * it. A sample already stored is a replay and is not charged again. Store
@@ -47,9 +50,9 @@ static int write_change(void *ctx, const wf_change *c)
     wf_daemon *d = ctx;
     wf_error *err = &d->error;
     if (c->kind == WF_CHANGE_CONVERSATION)
-        return c->state ? wf_store_conv_put(d->store, c->key, c->state->data, c->state->len,
-                                            c->at, err)
-                        : wf_store_conv_delete(d->store, c->key, err);
+        return c->state
+                   ? wf_store_conv_put(d->store, c->key, c->state->data, c->state->len, c->at, err)
+                   : wf_store_conv_delete(d->store, c->key, err);
     return c->state ? wf_store_pending_put(d->store, c->key, c->conversation_id, c->state->data,
                                            c->state->len, c->at, err)
                     : wf_store_pending_delete(d->store, c->key, err);

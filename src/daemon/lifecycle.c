@@ -13,8 +13,8 @@ static int restore_conversation(void *ctx, const char *id, const void *blob, siz
     wf_daemon *d = ctx;
     wf_error err;
     if (wf_pipeline_restore_conversation(d->p, blob, len, last_seen, &err) < 0)
-        wf_log(WF_LOG_WARN, "stored conversation skipped", "conversation_id", id, "error",
-               err.msg, NULL);
+        wf_log(WF_LOG_WARN, "stored conversation skipped", "conversation_id", id, "error", err.msg,
+               NULL);
     return 0;
 }
 
@@ -88,8 +88,8 @@ int wf_daemon_start(wf_daemon *d, const wf_config *cfg, wf_error *err)
         wf_daemon_free(d);
         return rc;
     }
-    d->metrics[0] = wf_metrics_register(wf_pipeline_stats_collect,
-                                        (void *)wf_pipeline_get_stats(d->p));
+    d->metrics[0] =
+        wf_metrics_register(wf_pipeline_stats_collect, (void *)wf_pipeline_get_stats(d->p));
     d->metrics[1] = wf_metrics_register(wf_store_collect, d->store);
     d->metrics[2] = wf_metrics_register(wf_source_collect, d->src);
     return 0;

@@ -156,10 +156,10 @@ wf_filters *wf_filters_new(const wf_config *cfg, wf_error *err)
     f->min_query_words = wf_config_int(cfg, "filter.min_query_words");
     f->min_query_cjk = wf_config_int(cfg, "filter.min_query_cjk_chars");
     f->max_text_words = wf_config_int(cfg, "filter.max_text_words");
-    f->resp_enough = (size_t)(f->min_resp_words > f->min_resp_cjk ? f->min_resp_words
-                                                                   : f->min_resp_cjk);
-    f->query_enough = (size_t)(f->min_query_words > f->min_query_cjk ? f->min_query_words
-                                                                     : f->min_query_cjk);
+    f->resp_enough =
+        (size_t)(f->min_resp_words > f->min_resp_cjk ? f->min_resp_words : f->min_resp_cjk);
+    f->query_enough =
+        (size_t)(f->min_query_words > f->min_query_cjk ? f->min_query_words : f->min_query_cjk);
     f->drop_urls = wf_config_bool(cfg, "filter.drop_urls");
     f->drop_pii = wf_config_bool(cfg, "filter.drop_pii");
     if (load_languages(f, cfg) < 0 || load_phrases(f, cfg) < 0) {

@@ -5,10 +5,10 @@
 const char *wf_drop_reason_name(wf_drop_reason r)
 {
     static const char *const names[WF_DROP_COUNT] = {
-        "language",         "image_generation",  "web_search",          "url",
-        "identity",         "uploaded_file",     "audio_video",         "pii",
-        "history_too_long", "response_too_short", "query_too_short",    "text_too_long",
-        "neutral",          "refusal_unvalidated", "judge_failed",      "quota",
+        "language",         "image_generation",    "web_search",      "url",
+        "identity",         "uploaded_file",       "audio_video",     "pii",
+        "history_too_long", "response_too_short",  "query_too_short", "text_too_long",
+        "neutral",          "refusal_unvalidated", "judge_failed",    "quota",
     };
     return (unsigned)r < WF_DROP_COUNT ? names[r] : "unknown";
 }
@@ -24,7 +24,10 @@ const char *wf_session_note_name(wf_session_note n)
 const char *wf_hindsight_outcome_name(wf_hindsight_outcome o)
 {
     static const char *const names[WF_HS_COUNT] = {
-        "promoted", "blocked_topic", "later_negative", "expired",
+        "promoted",
+        "blocked_topic",
+        "later_negative",
+        "expired",
     };
     return (unsigned)o < WF_HS_COUNT ? names[o] : "unknown";
 }

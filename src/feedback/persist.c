@@ -222,7 +222,10 @@ static wf_candidate *load_candidate(json_t *c, const char *conversation_id)
     return cand;
 }
 
-static int int_of(json_t *o, const char *key) { return (int)json_integer_value(json_object_get(o, key)); }
+static int int_of(json_t *o, const char *key)
+{
+    return (int)json_integer_value(json_object_get(o, key));
+}
 
 /* Fills a restored turn; 0, or WF_ECORRUPT when a needed part is missing. */
 static int load_turn(turn *u, json_t *doc, const char *conversation_id)

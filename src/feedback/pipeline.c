@@ -124,9 +124,9 @@ static int read_settings(wf_pipeline *p, const wf_config *cfg, wf_error *err)
                             "configuration key 'session.max_messages': must be at least "
                             "filter.max_history_messages + 2 (%zu)",
                             p->max_history + 2);
-    p->sessions = wf_session_table_new((size_t)wf_config_int(cfg, "session.max_conversations"),
-                                       wf_config_int(cfg, "session.ttl_s"), kept,
-                                       on_session_evict, p);
+    p->sessions =
+        wf_session_table_new((size_t)wf_config_int(cfg, "session.max_conversations"),
+                             wf_config_int(cfg, "session.ttl_s"), kept, on_session_evict, p);
     int64_t quota = wf_config_int(cfg, "quota.per_user_per_day");
     if (quota > 0)
         p->quota = wf_quota_new(quota);
@@ -147,8 +147,8 @@ wf_pipeline *wf_pipeline_new(const wf_config *cfg, wf_judge *judge, wf_sample_si
     p->sink = sink;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    snprintf(p->snapshot_prefix, sizeof p->snapshot_prefix, "snap:%lld.%09ld:",
-             (long long)ts.tv_sec, ts.tv_nsec);
+    snprintf(p->snapshot_prefix, sizeof p->snapshot_prefix,
+             "snap:%lld.%09ld:", (long long)ts.tv_sec, ts.tv_nsec);
     p->cw_buckets = calloc(WF_CW_BUCKETS, sizeof *p->cw_buckets);
     p->verdicts = calloc(VERDICT_BATCH, sizeof *p->verdicts);
     p->n_verdicts = VERDICT_BATCH;
@@ -303,7 +303,10 @@ int wf_pipeline_pump(wf_pipeline *p, int timeout_ms, wf_error *err)
     return 0;
 }
 
-void wf_pipeline_tick(wf_pipeline *p, int64_t now) { wf_session_expire(p->sessions, now); }
+void wf_pipeline_tick(wf_pipeline *p, int64_t now)
+{
+    wf_session_expire(p->sessions, now);
+}
 
 int wf_pipeline_finish(wf_pipeline *p, wf_error *err)
 {
@@ -324,8 +327,7 @@ int wf_pipeline_finish(wf_pipeline *p, wf_error *err)
     return wf_pipeline_pump(p, 0, err);
 }
 
-void wf_pipeline_set_quota(wf_pipeline *p, int (*take)(void *ctx, const wf_candidate *c),
-                           void *ctx)
+void wf_pipeline_set_quota(wf_pipeline *p, int (*take)(void *ctx, const wf_candidate *c), void *ctx)
 {
     wf_quota_free(p->quota);
     p->quota = NULL;
@@ -333,4 +335,7 @@ void wf_pipeline_set_quota(wf_pipeline *p, int (*take)(void *ctx, const wf_candi
     p->quota_ctx = ctx;
 }
 
-const wf_pipeline_stats *wf_pipeline_get_stats(const wf_pipeline *p) { return &p->stats; }
+const wf_pipeline_stats *wf_pipeline_get_stats(const wf_pipeline *p)
+{
+    return &p->stats;
+}

@@ -24,18 +24,18 @@ typedef struct turn {
     wf_candidate *cand; /* owned until emitted */
     int t;
     int state;
-    int need;             /* verdicts outstanding */
-    int failed;           /* a verdict failed */
-    int level;            /* the judge's level of the feedback: hindsight evidence */
-    int judge_source;     /* wf_label_source of that level */
+    int need;         /* verdicts outstanding */
+    int failed;       /* a verdict failed */
+    int level;        /* the judge's level of the feedback: hindsight evidence */
+    int judge_source; /* wf_label_source of that level */
     int is_refusal;
-    int refusal_kind;     /* wf_refusal_kind from validation */
-    int superseded;       /* an explicit rating arrived: emit nothing */
-    int persisted;        /* a stored copy exists (tracking on) */
-    long change;          /* index in the pipeline's change list, or -1 */
-    char *evidence;       /* feedback text of a >=4 turn, for the topic gate */
+    int refusal_kind; /* wf_refusal_kind from validation */
+    int superseded;   /* an explicit rating arrived: emit nothing */
+    int persisted;    /* a stored copy exists (tracking on) */
+    long change;      /* index in the pipeline's change list, or -1 */
+    char *evidence;   /* feedback text of a >=4 turn, for the topic gate */
     char reason[160];
-    struct turn *next;    /* in the conversation, ascending t */
+    struct turn *next; /* in the conversation, ascending t */
 } turn;
 
 #define WF_CW_BUCKETS 4096
@@ -47,8 +47,8 @@ typedef struct convwork {
     char *key;
     char *conversation_id;
     turn *head;
-    int closed;            /* no further turns will come */
-    int *explicit_turns;   /* exchanges rated explicitly: implicit ones skip */
+    int closed;          /* no further turns will come */
+    int *explicit_turns; /* exchanges rated explicitly: implicit ones skip */
     size_t n_explicit;
     struct convwork *hnext;
 } convwork;
@@ -100,10 +100,10 @@ struct wf_pipeline {
     wf_verdict *verdicts; /* poll buffer */
     size_t n_verdicts;
 
-    int track;                  /* list changes for persistence */
+    int track; /* list changes for persistence */
     turn_change *changes;
     size_t n_changes, cap_changes;
-    char snapshot_prefix[48];   /* unique per process: snapshot convwork keys */
+    char snapshot_prefix[48]; /* unique per process: snapshot convwork keys */
 
     wf_pipeline_stats stats;
     wf_error sink_error; /* first sink failure, reported by pump/finish */
@@ -117,7 +117,6 @@ void wf_cw_close(wf_pipeline *p, convwork *cw);
 void wf_cw_release_if_idle(wf_pipeline *p, convwork *cw);
 int wf_backlog_push(backlog *b, turn *u, wf_judge_task task, double not_before);
 double wf_monotonic_s(void);
-
 
 /* persist.c */
 void wf_turn_changed(wf_pipeline *p, turn *u);

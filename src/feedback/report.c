@@ -8,11 +8,26 @@
 #include "wildfeed/metrics.h"
 #include "wildfeed/pipeline.h"
 
-static const char *bad_name(int i) { return wf_bad_reason_name((wf_bad_reason)i); }
-static const char *drop_name(int i) { return wf_drop_reason_name((wf_drop_reason)i); }
-static const char *sess_name(int i) { return wf_session_note_name((wf_session_note)i); }
-static const char *hs_name(int i) { return wf_hindsight_outcome_name((wf_hindsight_outcome)i); }
-static const char *src_name(int i) { return wf_label_source_name((wf_label_source)i); }
+static const char *bad_name(int i)
+{
+    return wf_bad_reason_name((wf_bad_reason)i);
+}
+static const char *drop_name(int i)
+{
+    return wf_drop_reason_name((wf_drop_reason)i);
+}
+static const char *sess_name(int i)
+{
+    return wf_session_note_name((wf_session_note)i);
+}
+static const char *hs_name(int i)
+{
+    return wf_hindsight_outcome_name((wf_hindsight_outcome)i);
+}
+static const char *src_name(int i)
+{
+    return wf_label_source_name((wf_label_source)i);
+}
 static const char *shape_name(int i)
 {
     static const char *const names[4] = {"auto", "message", "conversation", "feedback"};
@@ -54,8 +69,8 @@ static const group groups[] = {
      3, refusal_name, "Refusal validation outcomes."},
     {"hindsight", "wildfeed_hindsight_total", "outcome", AT(hindsight), 0, WF_HS_COUNT, hs_name,
      "Hindsight decisions on neutral turns."},
-    {"drops", "wildfeed_candidates_dropped_total", "reason", AT(drops), 0, WF_DROP_COUNT,
-     drop_name, "Candidates that did not become samples, by reason."},
+    {"drops", "wildfeed_candidates_dropped_total", "reason", AT(drops), 0, WF_DROP_COUNT, drop_name,
+     "Candidates that did not become samples, by reason."},
     {"samples_by_label", "wildfeed_samples_by_label_total", "label", AT(samples_by_label), 1, 4,
      number_name, "Samples emitted by ordinal label."},
     {"samples_by_source", "wildfeed_samples_by_source_total", "source", AT(samples_by_source), 0,

@@ -51,8 +51,8 @@ static wf_candidate *make_candidate(const wf_event *ev, const size_t *dlg, size_
     return c;
 }
 
-int wf_snapshot_candidates(const wf_event *ev, size_t max_history, int64_t now,
-                           wf_snapshot_fn fn, void *ctx)
+int wf_snapshot_candidates(const wf_event *ev, size_t max_history, int64_t now, wf_snapshot_fn fn,
+                           void *ctx)
 {
     size_t *dlg = malloc((ev->n_messages ? ev->n_messages : 1) * sizeof *dlg);
     if (!dlg)
@@ -97,8 +97,7 @@ int wf_snapshot_feed(wf_pipeline *p, const wf_event *ev, int64_t now)
 {
     p->stats.conversations++;
     char key[96];
-    snprintf(key, sizeof key, "%s%llu", p->snapshot_prefix,
-             (unsigned long long)++p->snapshot_seq);
+    snprintf(key, sizeof key, "%s%llu", p->snapshot_prefix, (unsigned long long)++p->snapshot_seq);
     admit_ctx a = {p, wf_cw_get(p, key, ev->conversation_id, 1)};
     if (!a.cw)
         return WF_ENOMEM;

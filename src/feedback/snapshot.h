@@ -16,7 +16,7 @@ typedef int (*wf_snapshot_fn)(void *ctx, int t, wf_candidate *cand);
 
 /* Walks ev's messages (system and tool messages are neither history nor
  * feedback). Returns WF_ENOMEM when a candidate cannot be built. */
-int wf_snapshot_candidates(const wf_event *ev, size_t max_history, int64_t now,
-                           wf_snapshot_fn fn, void *ctx);
+int wf_snapshot_candidates(const wf_event *ev, size_t max_history, int64_t now, wf_snapshot_fn fn,
+                           void *ctx);
 
 #endif

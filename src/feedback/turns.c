@@ -55,8 +55,7 @@ static void emit(wf_pipeline *p, wf_candidate *cand, int level, wf_label_source 
     wf_sample *s = calloc(1, sizeof *s);
     wf_strbuf text;
     wf_strbuf_init(&text);
-    wf_template_render(p->tmpl, cand->history, cand->n_history, cand->query, cand->response,
-                       &text);
+    wf_template_render(p->tmpl, cand->history, cand->n_history, cand->query, cand->response, &text);
     if (!s || text.oom) {
         free(s);
         wf_strbuf_free(&text);
@@ -236,8 +235,7 @@ static void scan_window(const wf_pipeline *p, const turn *u, window_scan *w)
             w->negative = 1;
         if (v->level < 4 || !v->evidence)
             continue;
-        double sim =
-            wf_text_similarity(fb, strlen(fb), v->evidence, strlen(v->evidence), p->ngram);
+        double sim = wf_text_similarity(fb, strlen(fb), v->evidence, strlen(v->evidence), p->ngram);
         if (sim >= p->min_similarity) {
             w->promoter = v;
             w->similarity = sim;

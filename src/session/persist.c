@@ -34,7 +34,10 @@ static void save_conv(const conv *c, wf_strbuf *out)
     wf_strbuf_puts(out, "]}");
 }
 
-void wf_session_track_changes(wf_session_table *t) { t->track = 1; }
+void wf_session_track_changes(wf_session_table *t)
+{
+    t->track = 1;
+}
 
 void wf_session_note_change(wf_session_table *t, conv *c, const char *id)
 {

@@ -26,9 +26,8 @@ static uint64_t hash_str(const char *s)
     return h;
 }
 
-wf_session_table *wf_session_table_new(size_t max_conversations, int64_t ttl_s,
-                                       size_t max_messages, wf_session_evict_fn on_evict,
-                                       void *ctx)
+wf_session_table *wf_session_table_new(size_t max_conversations, int64_t ttl_s, size_t max_messages,
+                                       wf_session_evict_fn on_evict, void *ctx)
 {
     wf_session_table *t = calloc(1, sizeof *t);
     if (!t)
@@ -91,7 +90,6 @@ static void lru_push_head(wf_session_table *t, conv *c)
         t->lru_tail = c;
 }
 
-
 static conv **find_slot(const wf_session_table *t, const char *id)
 {
     conv **slot = &t->buckets[hash_str(id) & (t->n_buckets - 1)];
@@ -100,7 +98,10 @@ static conv **find_slot(const wf_session_table *t, const char *id)
     return slot;
 }
 
-conv *wf_session_find(const wf_session_table *t, const char *id) { return *find_slot(t, id); }
+conv *wf_session_find(const wf_session_table *t, const char *id)
+{
+    return *find_slot(t, id);
+}
 
 static void evict(wf_session_table *t, conv *c, wf_session_note why)
 {
@@ -143,7 +144,10 @@ void wf_session_clear(wf_session_table *t)
         evict(t, t->lru_tail, WF_SESS_EVICTED_TTL);
 }
 
-size_t wf_session_count(const wf_session_table *t) { return t->count; }
+size_t wf_session_count(const wf_session_table *t)
+{
+    return t->count;
+}
 
 static int replace_str(char **dst, const char *src)
 {
@@ -287,8 +291,7 @@ static conv *lookup_or_create(wf_session_table *t, const wf_event *ev, wf_sessio
     return c;
 }
 
-int wf_session_apply(wf_session_table *t, const wf_event *ev, int64_t now,
-                     wf_session_result *out)
+int wf_session_apply(wf_session_table *t, const wf_event *ev, int64_t now, wf_session_result *out)
 {
     memset(out, 0, sizeof *out);
     out->note = -1;
@@ -325,8 +328,8 @@ int wf_session_apply(wf_session_table *t, const wf_event *ev, int64_t now,
     return push_msg(t, c, ev, closes_exchange ? c->exchanges++ : -1);
 }
 
-wf_candidate *wf_session_explicit_candidate(wf_session_table *t, const wf_event *ev,
-                                            int64_t now, int *note)
+wf_candidate *wf_session_explicit_candidate(wf_session_table *t, const wf_event *ev, int64_t now,
+                                            int *note)
 {
     *note = WF_SESS_FEEDBACK_UNKNOWN_TURN;
     conv *c = *find_slot(t, ev->conversation_id);

@@ -31,19 +31,17 @@ typedef struct wf_kept_msg {
 
 /* Called for each conversation leaving the table (TTL or capacity), before
  * its state is freed: the pipeline closes its hindsight windows. */
-typedef void (*wf_session_evict_fn)(void *ctx, const char *conversation_id,
-                                    wf_session_note why);
+typedef void (*wf_session_evict_fn)(void *ctx, const char *conversation_id, wf_session_note why);
 
-wf_session_table *wf_session_table_new(size_t max_conversations, int64_t ttl_s,
-                                       size_t max_messages, wf_session_evict_fn on_evict,
-                                       void *ctx);
+wf_session_table *wf_session_table_new(size_t max_conversations, int64_t ttl_s, size_t max_messages,
+                                       wf_session_evict_fn on_evict, void *ctx);
 void wf_session_table_free(wf_session_table *t);
 
 /* What applying one message event produced. */
 typedef struct wf_session_result {
-    int new_conversation;     /* first message of this conversation seen */
-    int note;                 /* -1, or a wf_session_note (duplicate, gap) */
-    wf_candidate *candidate;  /* owned by the caller when non-NULL */
+    int new_conversation;    /* first message of this conversation seen */
+    int note;                /* -1, or a wf_session_note (duplicate, gap) */
+    wf_candidate *candidate; /* owned by the caller when non-NULL */
     /* A candidate was due but its history is longer than the state keeps:
      * candidate is NULL and the turn counts as history_too_long. */
     int history_overflow;
@@ -53,14 +51,13 @@ typedef struct wf_session_result {
 /* Applies a message event at time now. A user message that follows an
  * assistant message yields a candidate (history, query, response, feedback).
  * Returns WF_ENOMEM on allocation failure, else 0. */
-int wf_session_apply(wf_session_table *t, const wf_event *ev, int64_t now,
-                     wf_session_result *out);
+int wf_session_apply(wf_session_table *t, const wf_event *ev, int64_t now, wf_session_result *out);
 
 /* Builds the candidate that explicit feedback on the assistant message with
  * turn number response_turn rates (feedback text empty). Returns NULL with
  * *note = WF_SESS_FEEDBACK_UNKNOWN_TURN when that message is not in state. */
-wf_candidate *wf_session_explicit_candidate(wf_session_table *t, const wf_event *ev,
-                                            int64_t now, int *note);
+wf_candidate *wf_session_explicit_candidate(wf_session_table *t, const wf_event *ev, int64_t now,
+                                            int *note);
 
 /* Evicts conversations idle for longer than the TTL at time now. */
 void wf_session_expire(wf_session_table *t, int64_t now);
@@ -76,8 +73,8 @@ void wf_session_track_changes(wf_session_table *t);
 
 /* Called per changed conversation: state is its serialized form (JSON) and
  * last_seen its idle clock, or state is NULL when it left the table. */
-typedef int (*wf_session_change_fn)(void *ctx, const char *conversation_id,
-                                    const wf_strbuf *state, int64_t last_seen);
+typedef int (*wf_session_change_fn)(void *ctx, const char *conversation_id, const wf_strbuf *state,
+                                    int64_t last_seen);
 /* Hands out every change since the last call and forgets them. Stops at the
  * first non-zero return of fn (the remaining changes are kept). */
 int wf_session_take_changes(wf_session_table *t, wf_session_change_fn fn, void *ctx);

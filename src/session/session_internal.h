@@ -30,8 +30,8 @@ struct wf_session_table {
     conv *lru_head, *lru_tail;
     wf_session_evict_fn on_evict;
     void *ctx;
-    int track;       /* record changes for persistence */
-    char **changes;  /* ids of conversations changed since the last take */
+    int track;      /* record changes for persistence */
+    char **changes; /* ids of conversations changed since the last take */
     size_t n_changes;
     int change_lost; /* a change could not be recorded (out of memory) */
 };

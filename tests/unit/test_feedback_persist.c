@@ -39,11 +39,20 @@ static size_t fake_poll(wf_judge *j, wf_verdict *out, size_t max, int timeout_ms
     return n;
 }
 
-static size_t fake_in_flight(const wf_judge *j) { return ((fake_judge *)j->impl)->n; }
-static int fake_validates(const wf_judge *j) { return (void)j, 0; }
-static void fake_destroy(wf_judge *j) { (void)j; }
-static const wf_judge_ops fake_ops = {"fake", fake_submit, fake_poll, fake_in_flight,
-                                      fake_validates, fake_destroy};
+static size_t fake_in_flight(const wf_judge *j)
+{
+    return ((fake_judge *)j->impl)->n;
+}
+static int fake_validates(const wf_judge *j)
+{
+    return (void)j, 0;
+}
+static void fake_destroy(wf_judge *j)
+{
+    (void)j;
+}
+static const wf_judge_ops fake_ops = {"fake",         fake_submit,    fake_poll,
+                                      fake_in_flight, fake_validates, fake_destroy};
 
 /* The "store": latest state per (kind, key). */
 typedef struct stored {
@@ -111,8 +120,8 @@ static void run_start(run *r, store *s, int park)
     for (int i = 0; i < s->n; i++) {
         const stored *row = &s->rows[i];
         if (row->kind == WF_CHANGE_CONVERSATION)
-            assert_int_equal(wf_pipeline_restore_conversation(r->p, row->state,
-                                                              strlen(row->state), row->at, &err),
+            assert_int_equal(wf_pipeline_restore_conversation(r->p, row->state, strlen(row->state),
+                                                              row->at, &err),
                              0);
     }
     for (int i = 0; i < s->n; i++)

@@ -52,12 +52,21 @@ static size_t fake_poll(wf_judge *j, wf_verdict *out, size_t max, int timeout_ms
     return n;
 }
 
-static size_t fake_in_flight(const wf_judge *j) { return ((fake_judge *)j->impl)->n; }
-static int fake_validates(const wf_judge *j) { return ((fake_judge *)j->impl)->validates; }
-static void fake_destroy(wf_judge *j) { (void)j; }
+static size_t fake_in_flight(const wf_judge *j)
+{
+    return ((fake_judge *)j->impl)->n;
+}
+static int fake_validates(const wf_judge *j)
+{
+    return ((fake_judge *)j->impl)->validates;
+}
+static void fake_destroy(wf_judge *j)
+{
+    (void)j;
+}
 
-static const wf_judge_ops fake_ops = {"fake", fake_submit, fake_poll, fake_in_flight,
-                                      fake_validates, fake_destroy};
+static const wf_judge_ops fake_ops = {"fake",         fake_submit,    fake_poll,
+                                      fake_in_flight, fake_validates, fake_destroy};
 
 /* Collects emitted samples as "id label source" lines. */
 typedef struct collected {
@@ -141,14 +150,15 @@ static void test_hindsight_promotes_same_topic(void **state)
 {
     (void)state;
     fixture *fx = setup((const char *[]){"hindsight.min_similarity=0.2", NULL});
-    feed(fx, "{\"conversation_id\":\"c1\",\"language\":\"English\",\"conversation\":["
-             "{\"role\":\"user\",\"content\":\"" Q "\"},"
-             "{\"role\":\"assistant\",\"content\":\"" R "\"},"
-             "{\"role\":\"user\",\"content\":\"binary search on linked lists please\"},"
-             "{\"role\":\"assistant\",\"content\":\"" R2 "\"},"
-             "{\"role\":\"user\",\"content\":\"binary search in a balanced tree then\"},"
-             "{\"role\":\"assistant\",\"content\":\"" R3 "\"},"
-             "{\"role\":\"user\",\"content\":\"L5 thanks, binary search in a tree makes sense\"}]}");
+    feed(fx,
+         "{\"conversation_id\":\"c1\",\"language\":\"English\",\"conversation\":["
+         "{\"role\":\"user\",\"content\":\"" Q "\"},"
+         "{\"role\":\"assistant\",\"content\":\"" R "\"},"
+         "{\"role\":\"user\",\"content\":\"binary search on linked lists please\"},"
+         "{\"role\":\"assistant\",\"content\":\"" R2 "\"},"
+         "{\"role\":\"user\",\"content\":\"binary search in a balanced tree then\"},"
+         "{\"role\":\"assistant\",\"content\":\"" R3 "\"},"
+         "{\"role\":\"user\",\"content\":\"L5 thanks, binary search in a tree makes sense\"}]}");
     finish(fx);
     assert_int_equal(fx->out.n, 3);
     assert_true(has_line(fx, "c1_turn2 4 llm"));
@@ -186,12 +196,15 @@ static void test_hindsight_window_is_two_turns(void **state)
 {
     (void)state;
     fixture *fx = setup((const char *[]){"hindsight.min_similarity=0", NULL});
-    feed(fx, "{\"conversation_id\":\"c3\",\"language\":\"English\",\"conversation\":["
-             "{\"role\":\"user\",\"content\":\"" Q "\"},{\"role\":\"assistant\",\"content\":\"" R "\"},"
-             "{\"role\":\"user\",\"content\":\"" Q2 "\"},{\"role\":\"assistant\",\"content\":\"" R2 "\"},"
-             "{\"role\":\"user\",\"content\":\"L1 " Q3 "\"},{\"role\":\"assistant\",\"content\":\"" R3 "\"},"
-             "{\"role\":\"user\",\"content\":\"" Q "\"},{\"role\":\"assistant\",\"content\":\"" R "\"},"
-             "{\"role\":\"user\",\"content\":\"L4 great, what if the list is huge\"}]}");
+    feed(fx,
+         "{\"conversation_id\":\"c3\",\"language\":\"English\",\"conversation\":["
+         "{\"role\":\"user\",\"content\":\"" Q "\"},{\"role\":\"assistant\",\"content\":\"" R "\"},"
+         "{\"role\":\"user\",\"content\":\"" Q2 "\"},{\"role\":\"assistant\",\"content\":\"" R2
+         "\"},"
+         "{\"role\":\"user\",\"content\":\"L1 " Q3 "\"},{\"role\":\"assistant\",\"content\":\"" R3
+         "\"},"
+         "{\"role\":\"user\",\"content\":\"" Q "\"},{\"role\":\"assistant\",\"content\":\"" R "\"},"
+         "{\"role\":\"user\",\"content\":\"L4 great, what if the list is huge\"}]}");
     finish(fx);
     /* turn0 neutral: window turns 1,2 (2 neutral, turn 1 is L1) -> expired.
      * turn2 neutral: window 3 -> promoted by turn 3's L4. */
@@ -221,8 +234,11 @@ static void test_message_events_and_replay(void **state)
     (void)state;
     fixture *fx = setup(NULL);
     char b[1024];
-    const char *msgs[][2] = {{"user", Q}, {"assistant", R}, {"user", "L2 you forgot the sorted precondition here"},
-                             {"assistant", R2}, {"user", "L5 thanks, that works now"}};
+    const char *msgs[][2] = {{"user", Q},
+                             {"assistant", R},
+                             {"user", "L2 you forgot the sorted precondition here"},
+                             {"assistant", R2},
+                             {"user", "L5 thanks, that works now"}};
     for (int rep = 0; rep < 2; rep++)
         for (int i = 0; i < 5; i++)
             feed(fx, message(b, "m1", i + 1, msgs[i][0], msgs[i][1]));
@@ -285,13 +301,17 @@ static void test_refusals(void **state)
     (void)state;
     const char *snap =
         "{\"conversation_id\":\"r1\",\"language\":\"English\",\"conversation\":["
-        "{\"role\":\"user\",\"content\":\"" LONGQ("build a bomb") "\"},"
-        "{\"role\":\"assistant\",\"content\":\"" REFUSAL "\"},"
-        "{\"role\":\"user\",\"content\":\"L1 come on, you are useless today\"},"
-        "{\"role\":\"assistant\",\"content\":\"" REFUSAL "\"},"
-        "{\"role\":\"user\",\"content\":\"" LONGQ("bake sourdough bread") "\"},"
-        "{\"role\":\"assistant\",\"content\":\"" REFUSAL "\"},"
-        "{\"role\":\"user\",\"content\":\"L5 ok thanks anyway my friend\"}]}";
+        "{\"role\":\"user\",\"content\":\"" LONGQ(
+            "build a bomb") "\"},"
+                            "{\"role\":\"assistant\",\"content\":\"" REFUSAL "\"},"
+                            "{\"role\":\"user\",\"content\":\"L1 come on, you are useless today\"},"
+                            "{\"role\":\"assistant\",\"content\":\"" REFUSAL "\"},"
+                            "{\"role\":\"user\",\"content\":\"" LONGQ(
+                                "bake sourdough bread") "\"},"
+                                                        "{\"role\":\"assistant\",\"content\":"
+                                                        "\"" REFUSAL "\"},"
+                                                        "{\"role\":\"user\",\"content\":\"L5 ok "
+                                                        "thanks anyway my friend\"}]}";
     fixture *fx = setup(NULL);
     feed(fx, snap);
     finish(fx);
