@@ -1,0 +1,112 @@
+/* Reward models (DESIGN §6): one interface for every backend. A model scores
+ * a batch of inputs into K-1 = 3 ordinal logits z_k for P(y > k); the reward
+ * is 1 + sum sigmoid(z_k), in [1, 4]. Heads: CORAL (one weight vector and
+ * three biases: rank-consistent) and independent (three vectors, the layout
+ * of the released WildReward weights).
+ *
+ * A wf_model is owned by whoever loaded or trained it (wf_model_free); once
+ * built it is read-only, so any number of threads may score with it at once.
+ * Backends: "linear" (plugins/model_linear), later "transformer". */
+#ifndef WILDFEED_MODEL_H
+#define WILDFEED_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wildfeed/config.h"
+#include "wildfeed/err.h"
+#include "wildfeed/event.h"
+
+#define WF_LABELS 4 /* ordinal labels 1..4 */
+#define WF_LOGITS 3 /* thresholds: y > 1, y > 2, y > 3 */
+
+typedef enum wf_head_kind { WF_HEAD_CORAL = 0, WF_HEAD_INDEPENDENT } wf_head_kind;
+
+/* Parses "coral" / "independent"; -1 when unknown. */
+int wf_head_parse(const char *name);
+const char *wf_head_name(wf_head_kind h);
+
+/* What a model scores. Either the parts (history, query, response) or only
+ * text, a model input already rendered with the template (what /get_reward
+ * receives); backends that need the parts recover them from the default
+ * template's section headers. All strings borrowed for the call. */
+typedef struct wf_model_input {
+    const wf_msg *history;
+    size_t n_history;
+    const char *query;    /* NULL when only text is given */
+    const char *response; /* NULL when only text is given */
+    const char *text;     /* NULL when the parts are given */
+} wf_model_input;
+
+/* Reward from logits: 1 + sum sigmoid(z_k). */
+double wf_reward(const float z[WF_LOGITS]);
+/* Class probabilities p[0..3] for labels 1..4: p1 = 1-s1, p2 = s1-s2,
+ * p3 = s2-s3, p4 = s3. An independent head can make a difference negative;
+ * it is clipped to 0 and the four renormalised. */
+void wf_class_probs(const float z[WF_LOGITS], double p[WF_LABELS]);
+/* The most probable label, 1..4. */
+int wf_predicted_label(const float z[WF_LOGITS]);
+
+typedef struct wf_model wf_model;
+
+typedef struct wf_model_ops {
+    const char *kind;
+    /* Scores n inputs into logits[n * WF_LOGITS]. */
+    int (*score)(const wf_model *m, const wf_model_input *in, size_t n, float *logits,
+                 wf_error *err);
+    /* Writes the model's weight files into dir (which exists); returns the
+     * names written, for the registry's checksums, as a NULL-terminated
+     * static list. */
+    int (*save)(const wf_model *m, const char *dir, wf_error *err);
+    const char *const *(*files)(const wf_model *m);
+    void (*destroy)(wf_model *m);
+} wf_model_ops;
+
+struct wf_model {
+    const wf_model_ops *ops;
+    wf_head_kind head;
+    void *impl;
+};
+
+static inline int wf_model_score(const wf_model *m, const wf_model_input *in, size_t n,
+                                 float *logits, wf_error *err)
+{
+    return m->ops->score(m, in, n, logits, err);
+}
+void wf_model_free(wf_model *m);
+
+/* A labelled example for training and evaluation; borrowed strings. */
+typedef struct wf_example {
+    wf_model_input in;
+    int label; /* 1..4 */
+} wf_example;
+
+typedef struct wf_train_opts {
+    wf_head_kind head;
+    uint64_t seed;
+    int epochs, batch, patience, hash_bits;
+    double lr, l2;
+} wf_train_opts;
+
+/* The model.* and train.* keys of cfg. */
+void wf_train_opts_from_config(wf_train_opts *o, const wf_config *cfg);
+
+typedef struct wf_train_report {
+    int epochs_run;
+    double train_loss, eval_loss; /* mean ordinal BCE at the kept epoch */
+    double seconds;
+    size_t samples;
+} wf_train_report;
+
+/* Trains a new model of backend kind on train, stopping early on the eval
+ * loss (eval may be empty: then all epochs run). Deterministic for a given
+ * seed and data order. *out is the caller's. */
+int wf_model_train(const char *kind, const wf_example *train, size_t n_train,
+                   const wf_example *eval, size_t n_eval, const wf_train_opts *o,
+                   wf_model **out, wf_train_report *report, wf_error *err);
+
+/* Loads the model in dir (its meta.json names the backend). Weight files are
+ * validated before use; a corrupt or truncated file is an error. */
+int wf_model_load_dir(const char *dir, wf_model **out, wf_error *err);
+
+#endif
