@@ -1,11 +1,13 @@
-/* Parse throughput: jansson alone against wf_event_parse, single thread.
+/* Parse throughput: jansson alone against the ingest parser, single thread.
  *
  *   bench_ingest_parse FILE.jsonl [REPEAT]
  *
  * Loads the file into memory, then times REPEAT passes over its lines:
- * (a) json_loadb + json_decref, (b) the same with the parser's load flags,
- * (c) wf_event_parse + wf_event_clear with the default configuration.
- * Each is run WF_BENCH_ROUNDS times, interleaved; the fastest round counts. */
+ * (a) json_loadb + json_decref, (b) the same with the load flags of the
+ * jansson loader the ingest parser replaced, (c) wf_json_parse alone (the
+ * ingest JSON parser, src/ingest/json.h), (d) wf_event_parse +
+ * wf_event_clear with the default configuration. Each is run
+ * WF_BENCH_ROUNDS times, interleaved; the fastest round counts. */
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -13,10 +15,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "ingest/json.h"
 #include "wildfeed/event.h"
 
 #define WF_BENCH_ROUNDS 3
-/* The load flags src/ingest/parse.c uses. */
+/* The flags src/ingest used with jansson: the behaviour json.h keeps. */
 #define WF_PARSER_FLAGS (JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_ANY)
 
 typedef struct lines {
@@ -85,6 +88,21 @@ static double time_jansson(const lines *l, int repeat, size_t flags, size_t *bad
     return now() - t0;
 }
 
+static double time_json(const lines *l, int repeat, size_t *bad)
+{
+    double t0 = now();
+    *bad = 0;
+    for (int r = 0; r < repeat; r++) {
+        for (size_t i = 0; i < l->n; i++) {
+            wf_json_doc *doc;
+            wf_json_error je;
+            *bad += wf_json_parse(l->data + l->off[i], l->len[i], &doc, &je) != 0;
+            free(doc);
+        }
+    }
+    return now() - t0;
+}
+
 static double time_parser(const lines *l, int repeat, const wf_parser *p, size_t *bad,
                           size_t *candidates)
 {
@@ -135,17 +153,19 @@ int main(int argc, char **argv)
         return 1;
     }
     printf("%s: %zu records, %.1f MB, repeated %d times\n", argv[1], l.n, l.bytes / 1e6, repeat);
-    /* The machine is shared: interleave the three and keep each one's
+    /* The machine is shared: interleave the four and keep each one's
      * fastest round, so a burst of foreign load does not decide the ratio. */
-    size_t bad_a, bad_b, bad_c, candidates;
-    double a = 1e300, b = 1e300, c = 1e300;
+    size_t bad_a, bad_b, bad_j, bad_c, candidates;
+    double a = 1e300, b = 1e300, js = 1e300, c = 1e300;
     for (int round = 0; round < WF_BENCH_ROUNDS; round++) {
         a = fmin(a, time_jansson(&l, repeat, 0, &bad_a));
         b = fmin(b, time_jansson(&l, repeat, WF_PARSER_FLAGS, &bad_b));
+        js = fmin(js, time_json(&l, repeat, &bad_j));
         c = fmin(c, time_parser(&l, repeat, p, &bad_c, &candidates));
     }
     report("jansson json_loadb", &l, repeat, a, bad_a);
     report("jansson, parser's flags", &l, repeat, b, bad_b);
+    report("wf_json_parse", &l, repeat, js, bad_j);
     report("wf_event_parse", &l, repeat, c, bad_c);
     printf("candidates: %.0f/s\n", (double)candidates / c);
     printf("wf_event_parse speed / jansson speed: %.3f\n", a / c);

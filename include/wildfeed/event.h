@@ -58,7 +58,7 @@ typedef struct wf_event {
     int64_t target_turn;
     int rating;
 
-    void *doc; /* the JSON document (json_t *), owned */
+    void *doc;   /* the parsed document (one block, private to ingest), owned */
     void *extra; /* memory beyond the document (message array, joined content
                     parts, derived ids), owned; freed by wf_event_clear */
 } wf_event;

@@ -100,11 +100,14 @@ static int judge_record(auditor *a, const wf_parser *parser, wf_session_table *s
     wf_event ev;
     wf_bad_reason why;
     wf_error err;
-    if (wf_event_parse(parser, line, len, &ev, &why, &err) < 0) {
+    int rc = wf_event_parse(parser, line, len, &ev, &why, &err);
+    if (rc == WF_ENOMEM)
+        return rc;
+    if (rc < 0) {
         fprintf(stderr, "wildfeed: skipped a record: %s: %s\n", wf_bad_reason_name(why), err.msg);
         return 0;
     }
-    int rc = 0;
+    rc = 0;
     int64_t now = (int64_t)time(NULL);
     if (ev.shape == WF_SHAPE_CONVERSATION) {
         rc = wf_snapshot_candidates(&ev, SIZE_MAX, now, judge_candidate, a);

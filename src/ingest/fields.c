@@ -42,7 +42,7 @@ static int string_value(wf_record *r, const wf_jval *v, int allow_int, const cha
         char *s = wf_event_alloc(r->ev, 24);
         if (!s)
             return wf_error_set(r->err, WF_ENOMEM, "out of memory");
-        snprintf(s, 24, "%" PRId64, (int64_t)v->u.i);
+        snprintf(s, 24, "%" PRId64, v->u.i);
         *out = s;
         return 0;
     }

@@ -15,14 +15,16 @@
 /* Slack after the string area for copy_plain's 16-byte stores. */
 #define WF_JSON_SLACK 32
 
-/* The input from tok to at, for a message: at most WF_JSON_EXCERPT bytes,
- * cut at a character boundary, control characters shown as '?'. */
+/* The input from tok to at (one character when at is tok), for a message:
+ * at most WF_JSON_EXCERPT bytes, cut at a character boundary, control
+ * characters shown as '?'. */
 static void excerpt(char *dst, size_t cap, const unsigned char *tok, const unsigned char *at,
                     const unsigned char *end)
 {
-    size_t n = at > tok ? (size_t)(at - tok) : 1;
-    if (n > (size_t)(end - tok))
-        n = (size_t)(end - tok);
+    size_t left = (size_t)(end - tok);
+    size_t n = at > tok ? (size_t)(at - tok) : tok[0] < 0x80 ? 1 : wf_jp_utf8_seq(tok, left);
+    if (n > left)
+        n = left;
     if (n > WF_JSON_EXCERPT)
         n = WF_JSON_EXCERPT;
     while (n > 0 && !wf_utf8_valid((const char *)tok, n))
@@ -265,9 +267,11 @@ int wf_json_parse(const char *buf, size_t len, wf_json_doc **out, wf_json_error 
         snprintf(je->text, sizeof je->text, "document too large");
         return WF_EPARSE;
     }
-    /* Every node but the root follows a byte of its own ('[', '{', ',' or
-     * ':') or closes with one, so len / 2 + 1 nodes always suffice; decoded
-     * strings and number texts, NULs included, fit in len + 1 bytes. */
+    /* A value of n nodes takes at least 2n - 1 bytes (a scalar at least
+     * one, a container its brackets plus a separator between members), so
+     * len / 2 + 1 nodes always suffice. A string decodes to fewer bytes than
+     * its quoted text, and a number's text is followed by a byte it does
+     * not need: decoded texts with their NULs fit in len + 1 bytes. */
     size_t cap = len / 2 + 1;
     wf_json_doc *doc = malloc(sizeof *doc + cap * sizeof(wf_jval) + len + 1 + WF_JSON_SLACK);
     if (!doc)

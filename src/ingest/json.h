@@ -13,6 +13,8 @@
  *   document), and a real number outside double's range is accepted (its
  *   value reads as +-HUGE_VAL);
  * - nesting deeper than WF_JSON_MAX_DEPTH is refused (jansson: 2048);
+ * - a raw NUL byte right after a number or a literal ("[1\0]", "true\0")
+ *   is refused (jansson skips it);
  * - when a document has several faults, the one reported may differ. */
 #ifndef WF_INGEST_JSON_H
 #define WF_INGEST_JSON_H

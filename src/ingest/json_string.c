@@ -153,12 +153,18 @@ static int bad_unicode(wf_jparser *j, const unsigned char *tok, uint32_t a, cons
 }
 
 /* *pp at "\\u": one code point, or a surrogate pair as one. */
+static int bad_hex(wf_jparser *j, const unsigned char *tok, const unsigned char *esc)
+{
+    const unsigned char *at = j->end - esc > 6 ? esc + 6 : j->end;
+    return wf_jp_fail(j, WF_JSON_SYNTAX, at, tok, "invalid \\u escape");
+}
+
 static int unicode_escape(wf_jparser *j, const unsigned char *tok, const unsigned char **pp,
                           uint32_t *cp)
 {
     const unsigned char *p = *pp;
     if (hex4(p + 2, j->end, cp) < 0)
-        return wf_jp_fail(j, WF_JSON_SYNTAX, p, tok, "invalid \\u escape");
+        return bad_hex(j, tok, p);
     p += 6;
     if (*cp >= 0xDC00 && *cp <= 0xDFFF)
         return bad_unicode(j, tok, *cp, NULL);
@@ -167,7 +173,7 @@ static int unicode_escape(wf_jparser *j, const unsigned char *tok, const unsigne
         if (j->end - p < 2 || p[0] != '\\' || p[1] != 'u')
             return bad_unicode(j, tok, *cp, NULL);
         if (hex4(p + 2, j->end, &lo) < 0)
-            return wf_jp_fail(j, WF_JSON_SYNTAX, p, tok, "invalid \\u escape");
+            return bad_hex(j, tok, p);
         if (lo < 0xDC00 || lo > 0xDFFF)
             return bad_unicode(j, tok, *cp, &lo);
         *cp = 0x10000 + ((*cp - 0xD800) << 10) + (lo - 0xDC00);
@@ -263,9 +269,10 @@ static void digits(const unsigned char **pp, const unsigned char *end, uint64_t 
     *pp = p;
 }
 
+/* at is the byte that broke the grammar: the excerpt ends with it. */
 static int bad_number(wf_jparser *j, const unsigned char *tok, const unsigned char *at)
 {
-    return wf_jp_fail(j, WF_JSON_SYNTAX, at, tok, "invalid number");
+    return wf_jp_fail(j, WF_JSON_SYNTAX, at + (at < j->end), tok, "invalid number");
 }
 
 int wf_jp_number(wf_jparser *j, wf_jval *node)

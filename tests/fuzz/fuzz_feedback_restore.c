@@ -27,8 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     wf_error err;
     wf_config *cfg = wf_config_new();
     wf_judge *judge = cfg ? wf_judge_create(cfg, &err) : NULL;
-    wf_pipeline *p = judge ? wf_pipeline_new(cfg, judge, (wf_sample_sink){discard, NULL}, &err)
-                           : NULL;
+    wf_pipeline *p =
+        judge ? wf_pipeline_new(cfg, judge, (wf_sample_sink){discard, NULL}, &err) : NULL;
     if (p) {
         wf_pipeline_track_changes(p);
         wf_pipeline_restore_conversation(p, (const char *)data, size, 0, &err);

@@ -586,6 +586,51 @@ static void bad_pointer_in_config(void **state)
     wf_config_free(cfg);
 }
 
+/* The ingest JSON parser's messages and positions, and where it reads a
+ * record differently from the jansson loader it replaced. */
+static void json_messages_and_differences(void **state)
+{
+    fixture *f = *state;
+    expect_bad(f->p, "{\"a\":", WF_BAD_NOT_JSON,
+               "record: not JSON: premature end of input (byte 5)");
+    expect_bad(f->p, "{\"a\":1,\"a\":2}", WF_BAD_NOT_JSON,
+               "record: not JSON: duplicate object key 'a' (byte 13)");
+    expect_bad(f->p, "{\"a\":[1,]}", WF_BAD_NOT_JSON,
+               "record: not JSON: invalid token near ']' (byte 8)");
+    char deep[601];
+    memset(deep, '[', 300);
+    memset(deep + 300, ']', 300);
+    deep[600] = '\0';
+    expect_bad(f->p, deep, WF_BAD_NOT_JSON, "record: not JSON: nesting deeper than 256 (byte 256)");
+    /* the first bad byte is named, inside a string or after a syntax error */
+    expect_bad(f->p, "{\"content\":\"ab\xC0\xAF\"}", WF_BAD_UTF8,
+               "record: invalid UTF-8 near byte 14");
+    expect_bad(f->p, "{\"a\" 1, \"b\":\"\xC0\xAF\"}", WF_BAD_UTF8,
+               "record: invalid UTF-8 near byte 13");
+    /* an integer beyond int64 is a number, not a reason to refuse the record */
+    expect_bad(f->p,
+               "{\"conversation_id\":\"c\",\"turn\":18446744073709551616,\"role\":\"user\","
+               "\"content\":\"x\"}",
+               WF_BAD_TYPE, "field 'turn': expected integer, got number");
+    expect_bad(f->p,
+               "{\"type\":\"feedback\",\"conversation_id\":99999999999999999999,\"turn\":1,"
+               "\"rating\":\"up\"}",
+               WF_BAD_TYPE, "field 'conversation_id': expected string, got number");
+    wf_event ev;
+    parse_ok(f->p,
+             "{\"type\":\"feedback\",\"conversation_id\":\"c\",\"turn\":1,\"rating\":\"up\","
+             "\"timestamp\":1e400}",
+             &ev);
+    assert_int_equal(ev.timestamp, 0);
+    assert_int_equal(ev.rating, 5);
+    wf_event_clear(&ev);
+    /* "type" must be "feedback" exactly, not a prefix up to a NUL */
+    expect_bad(f->p, "{\"type\":\"feedback\\u0000x\",\"conversation_id\":\"c\",\"turn\":1}",
+               WF_BAD_UNKNOWN_SHAPE,
+               "record: no field 'conversation', no 'role' and 'content', and not feedback "
+               "(no 'rating', 'type' is not \"feedback\")");
+}
+
 static void reason_names(void **state)
 {
     (void)state;
@@ -615,6 +660,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(structural_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(invalid_utf8, setup, teardown),
         cmocka_unit_test_setup_teardown(nul_characters, setup, teardown),
+        cmocka_unit_test_setup_teardown(json_messages_and_differences, setup, teardown),
         cmocka_unit_test(size_limit),
         cmocka_unit_test_setup_teardown(huge_record_over_default_limit, setup, teardown),
         cmocka_unit_test(custom_field_mapping),
