@@ -7,10 +7,12 @@
 
 int wf_cmd_config(int argc, char **argv);
 int wf_cmd_demo(int argc, char **argv);
+int wf_cmd_eval(int argc, char **argv);
 int wf_cmd_export(int argc, char **argv);
 int wf_cmd_extract(int argc, char **argv);
 int wf_cmd_judge(int argc, char **argv);
 int wf_cmd_run(int argc, char **argv);
+int wf_cmd_train(int argc, char **argv);
 
 /* Shared option handling: consumes -c FILE and --set k=v (repeatable) from
  * argv, building the effective configuration and applying log.* settings.

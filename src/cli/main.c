@@ -18,10 +18,12 @@ typedef struct subcommand {
 static const subcommand commands[] = {
     {"config", wf_cmd_config, "print the effective configuration or the key reference"},
     {"demo", wf_cmd_demo, "run the whole loop on the bundled sample and an in-process Kafka"},
+    {"eval", wf_cmd_eval, "print a model's metrics on stored samples and a preference set"},
     {"export", wf_cmd_export, "write the stored samples as WildFB JSONL"},
     {"extract", wf_cmd_extract, "turn JSONL chat logs into labelled samples, with a stage report"},
     {"judge", wf_cmd_judge, "print the judge's verdict for every candidate (no filters)"},
     {"run", wf_cmd_run, "the daemon: consume Kafka, label feedback, store samples"},
+    {"train", wf_cmd_train, "train a candidate model from the store, gate it, activate it"},
 };
 
 static void usage(FILE *out)

@@ -1,0 +1,47 @@
+/* The trainer's state, shared by the run (trainer_run.c) and the thread
+ * (trainer.c). */
+#ifndef WF_TRAIN_TRAINER_INTERNAL_H
+#define WF_TRAIN_TRAINER_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "wildfeed/store.h"
+#include "wildfeed/trainer.h"
+
+struct wf_trainer {
+    /* what a run needs, copied from the configuration */
+    char *kind, *pref_file, *store_path;
+    wf_store_options store_opts; /* path points at store_path */
+    wf_train_opts train_opts;
+    wf_gate_opts gate;
+    wf_trigger_opts trigger;
+    int keep_versions;
+    wf_registry *reg;
+    wf_trainer_publish_fn publish;
+    void *publish_ctx;
+
+    pthread_mutex_t mu; /* guards the fields below */
+    pthread_cond_t wake;
+    int busy, requested, stopping, started;
+    int64_t base_seq;     /* store sequence number of the last attempt */
+    int64_t last_attempt; /* unix seconds */
+    pthread_t thread;
+    int poll_ms;
+
+    _Atomic uint64_t runs, failures, promotions, rejections, skips;
+    _Atomic uint64_t last_duration_us;
+    _Atomic int64_t last_success_at;
+};
+
+/* The training itself: store → examples → train → evaluate → gate → save →
+ * activate and publish when promoted → retention. */
+int wf_trainer_train(wf_trainer *t, wf_train_outcome *out, wf_error *err);
+
+/* Runs with busy already set by the caller, then clears it, counts the run
+ * and moves the trigger baseline to the run's sequence number (seen_seq when
+ * the run failed before reading it). */
+int wf_trainer_run_claimed(wf_trainer *t, const char *reason, int64_t seen_seq,
+                           wf_train_outcome *out, wf_error *err);
+
+#endif

@@ -1,0 +1,35 @@
+/* When to train: on request, after enough new samples, or after the interval
+ * when anything new arrived. Pure, so the trainer thread's policy is tested
+ * with a fake clock. */
+#include "wildfeed/trainer.h"
+
+const char *wf_trigger_name(wf_trigger t)
+{
+    switch (t) {
+    case WF_TRIGGER_REQUEST: return "request";
+    case WF_TRIGGER_COUNT: return "new_samples";
+    case WF_TRIGGER_INTERVAL: return "interval";
+    case WF_TRIGGER_NONE: break;
+    }
+    return "none";
+}
+
+void wf_trigger_opts_from_config(wf_trigger_opts *o, const wf_config *cfg)
+{
+    o->min_samples = wf_config_int(cfg, "train.min_samples");
+    o->min_new_samples = wf_config_int(cfg, "train.min_new_samples");
+    o->interval_s = wf_config_int(cfg, "train.interval_s");
+}
+
+wf_trigger wf_trigger_check(const wf_trigger_opts *o, const wf_trigger_state *s, int64_t now)
+{
+    if (s->requested)
+        return WF_TRIGGER_REQUEST;
+    if (s->total < o->min_samples || s->new_samples <= 0)
+        return WF_TRIGGER_NONE;
+    if (s->new_samples >= o->min_new_samples)
+        return WF_TRIGGER_COUNT;
+    if (now - s->last_attempt >= o->interval_s)
+        return WF_TRIGGER_INTERVAL;
+    return WF_TRIGGER_NONE;
+}

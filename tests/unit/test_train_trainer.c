@@ -1,0 +1,366 @@
+/* The trainer end to end on a store of synthetic samples whose label is
+ * planted in the response's wording: skip below train.min_samples, promote a
+ * first model, reject a candidate trained on shuffled labels, the trigger
+ * policy with a fake clock, and the background thread. */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "wildfeed/metrics.h"
+#include "wildfeed/registry.h"
+#include "wildfeed/trainer.h"
+
+/* Signal words per label 1..4, and neutral filler. */
+static const char *const signal[4] = {"terrible wrong useless", "poor confusing incomplete",
+                                      "okay reasonable fine", "excellent precise helpful"};
+static const char *const filler[6] = {"the", "answer", "about", "your", "question", "here"};
+
+static uint64_t rng_state = 12345;
+static unsigned rnd(void)
+{
+    rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (unsigned)(rng_state >> 33);
+}
+
+static int annotation_of(int label)
+{
+    return label == 1 ? 1 : label == 2 ? 2 : label + 1;
+}
+
+static void put_sample(wf_store *s, int i, int label, int stored_label)
+{
+    char conv[32], user[16], query[64], response[160];
+    snprintf(conv, sizeof conv, "c%05d", i);
+    snprintf(user, sizeof user, "u%d", i % 10);
+    snprintf(query, sizeof query, "question number %d about topic %d", i, i % 7);
+    snprintf(response, sizeof response, "%s %s %s %s", filler[rnd() % 6], signal[label - 1],
+             filler[rnd() % 6], filler[rnd() % 6]);
+    wf_candidate_parts p = {.conversation_id = conv,
+                            .turn = 0,
+                            .response_turn = 1,
+                            .user_id = user,
+                            .language = "English",
+                            .model = "m",
+                            .created_at = 1764133200 + i,
+                            .query = query,
+                            .response = response,
+                            .feedback = "fb"};
+    wf_sample *smp = calloc(1, sizeof *smp);
+    assert_non_null(smp);
+    smp->cand = wf_candidate_new(&p);
+    assert_non_null(smp->cand);
+    smp->annotation = annotation_of(stored_label);
+    smp->label = stored_label;
+    smp->source = WF_SRC_RULES;
+    smp->eval = i % 5 == 0;
+    smp->text = strdup(response);
+    wf_error err;
+    if (wf_store_put_sample(s, smp, NULL, &err) < 0)
+        fail_msg("put: %s", err.msg);
+    wf_sample_free(smp);
+}
+
+/* Samples first..first+n-1; train labels shuffled when shuffle is set (the
+ * eval split keeps the truth, so a model fit to noise is measurably worse). */
+static void fill_store(const char *path, int first, int n, int shuffle)
+{
+    wf_store_options o;
+    wf_store_options_default(&o, path);
+    wf_store *s;
+    wf_error err;
+    assert_int_equal(wf_store_open(&o, &s, &err), 0);
+    assert_int_equal(wf_store_begin(s, &err), 0);
+    for (int i = first; i < first + n; i++) {
+        int label = 1 + (int)(i * 7 % 4);
+        int stored = shuffle && i % 5 != 0 ? 1 + (int)(rnd() % 4) : label;
+        put_sample(s, i, label, stored);
+    }
+    assert_int_equal(wf_store_commit(s, &err), 0);
+    wf_store_close(s);
+}
+
+typedef struct env {
+    char dir[64], db[128], models[128];
+    wf_config *cfg;
+    wf_registry *reg;
+    int published;
+    char last_published[WF_VERSION_MAX];
+    wf_trainer *t; /* for the re-entrancy check in publish */
+    int reentry_rc;
+    int signal_seen; /* published models that score the planted signal */
+} env;
+
+static int publish(void *ctx, const char *version, wf_model *m, wf_error *err)
+{
+    (void)err;
+    env *e = ctx;
+    e->published++;
+    snprintf(e->last_published, sizeof e->last_published, "%s", version);
+    if (e->t) {
+        wf_train_outcome o;
+        e->reentry_rc = wf_trainer_run_once(e->t, "nested", &o, NULL);
+    }
+    /* The model really scores: the planted signal shows. */
+    const char *q = "question number 5 about topic 5";
+    wf_model_input in[2] = {{.query = q, .response = "the excellent precise helpful answer"},
+                            {.query = q, .response = "the terrible wrong useless answer"}};
+    float z[2 * WF_LOGITS];
+    /* This may run on the trainer thread: record, the test asserts later. */
+    if (wf_model_score(m, in, 2, z, NULL) == 0 && wf_reward(z) > wf_reward(z + WF_LOGITS) + 0.25)
+        e->signal_seen++;
+    wf_model_free(m);
+    return 0;
+}
+
+static void env_init(env *e, int samples)
+{
+    memset(e, 0, sizeof *e);
+    snprintf(e->dir, sizeof e->dir, "%s", wf_test_tmpdir());
+    snprintf(e->db, sizeof e->db, "%s/wf.db", e->dir);
+    snprintf(e->models, sizeof e->models, "%s/models", e->dir);
+    e->cfg = wf_config_new();
+    assert_non_null(e->cfg);
+    const char *sets[] = {"model.hash_bits=14", "train.epochs=6", "train.min_samples=50",
+                          "train.keep_versions=3", "train.min_new_samples=100"};
+    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++)
+        assert_int_equal(wf_config_set(e->cfg, sets[i], NULL), 0);
+    if (samples)
+        fill_store(e->db, 0, samples, 0);
+    wf_error err;
+    assert_int_equal(wf_registry_open(e->models, e->db, &e->reg, &err), 0);
+}
+
+static void env_free(env *e)
+{
+    wf_registry_free(e->reg);
+    wf_config_free(e->cfg);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", e->dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static wf_trainer *new_trainer(env *e)
+{
+    wf_trainer *t;
+    wf_error err;
+    if (wf_trainer_new(e->cfg, e->db, e->reg, publish, e, &t, &err) < 0)
+        fail_msg("%s", err.msg);
+    return t;
+}
+
+static wf_train_outcome run(wf_trainer *t, int want_rc)
+{
+    wf_train_outcome o;
+    wf_error err = {0};
+    int rc = wf_trainer_run_once(t, "test", &o, &err);
+    if (rc != want_rc)
+        fail_msg("run_once: %d %s", rc, err.msg);
+    return o;
+}
+
+static void test_skips_below_min_samples(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e, 30);
+    wf_trainer *t = new_trainer(&e);
+    wf_train_outcome o = run(t, 0);
+    assert_int_equal(o.result, WF_TRAIN_SKIPPED);
+    assert_string_equal(o.reason, "too few samples: 30 in the store (0 in the train split), "
+                                  "train.min_samples is 50");
+    assert_string_equal(o.version, "");
+    assert_int_equal(e.published, 0);
+    wf_model_meta latest;
+    assert_int_equal(wf_registry_latest(e.reg, &latest, NULL), WF_ENOTFOUND);
+    wf_trainer_free(t);
+    env_free(&e);
+}
+
+static void test_promotes_then_rejects_worse(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e, 400);
+    wf_trainer *t = new_trainer(&e);
+    e.t = t;
+    wf_train_outcome o = run(t, 0);
+    assert_int_equal(o.result, WF_TRAIN_PROMOTED);
+    assert_string_equal(o.reason, "no current model");
+    assert_int_equal(o.n_train, 320);
+    assert_int_equal(o.n_eval, 80);
+    assert_int_equal(o.trained_seq, 400);
+    assert_int_equal(o.has_current, 0);
+    assert_true(o.candidate.auc > 0.95);
+    assert_int_equal(o.candidate.n, 80);
+    assert_int_equal(e.published, 1);
+    assert_int_equal(e.signal_seen, 1);
+    assert_int_equal(e.reentry_rc, WF_ESTATE);
+    assert_string_equal(e.last_published, o.version);
+    char cur[WF_VERSION_MAX];
+    assert_int_equal(wf_registry_current(e.reg, cur, NULL), 0);
+    assert_string_equal(cur, o.version);
+    wf_model_meta meta;
+    assert_int_equal(wf_registry_meta(e.reg, o.version, &meta, NULL), 0);
+    assert_int_equal(meta.samples, 320);
+    assert_int_equal(meta.users, 8); /* eval takes i % 5 == 0: users u0 and u5 only there */
+    assert_int_equal(meta.label_counts[0] + meta.label_counts[1] + meta.label_counts[2] +
+                         meta.label_counts[3],
+                     320);
+    assert_int_equal(meta.label_counts[0], 80);
+    assert_int_equal(meta.trained_seq, 400);
+    assert_int_equal(meta.status, WF_STORE_MODEL_PROMOTED);
+    char first[WF_VERSION_MAX];
+    memcpy(first, o.version, sizeof first);
+
+    /* The train split relabelled at random: the candidate is worse. */
+    e.t = NULL;
+    fill_store(e.db, 0, 400, 1);
+    sleep(1); /* a new version name second, to keep the order of names plain */
+    o = run(t, 0);
+    assert_int_equal(o.result, WF_TRAIN_REJECTED);
+    assert_int_equal(o.has_current, 1);
+    assert_string_equal(o.parent, first);
+    assert_true(o.current.auc > 0.95);
+    assert_true(o.candidate.auc < o.current.auc - 0.01);
+    assert_non_null(strstr(o.reason, "auc "));
+    assert_int_equal(e.published, 1);
+    assert_int_equal(wf_registry_current(e.reg, cur, NULL), 0);
+    assert_string_equal(cur, first);
+    assert_int_equal(wf_registry_meta(e.reg, o.version, &meta, NULL), 0);
+    assert_int_equal(meta.status, WF_STORE_MODEL_REJECTED);
+    assert_string_equal(meta.parent, first);
+    assert_true(meta.metrics.auc == o.candidate.auc ||
+                fabs(meta.metrics.auc - o.candidate.auc) < 1e-9);
+
+    wf_strbuf b;
+    wf_strbuf_init(&b);
+    wf_train_outcome_text(&o, &b);
+    assert_non_null(strstr(b.data, "result:  rejected\n"));
+    wf_strbuf_reset(&b);
+    wf_train_outcome_json(&o, &b);
+    assert_memory_equal(b.data, "{\"result\":\"rejected\",", 21);
+    wf_strbuf_reset(&b);
+    wf_trainer_collect(t, &b);
+    assert_non_null(strstr(b.data, "wf_train_runs_total 2\n"));
+    assert_non_null(strstr(b.data, "wf_train_promotions_total 1\n"));
+    assert_non_null(strstr(b.data, "wf_train_rejections_total 1\n"));
+    assert_non_null(strstr(b.data, "wf_train_failures_total 0\n"));
+    wf_strbuf_free(&b);
+    wf_trainer_free(t);
+    env_free(&e);
+}
+
+static void test_trigger_policy(void **state)
+{
+    (void)state;
+    const wf_trigger_opts o = {.min_samples = 50, .min_new_samples = 100, .interval_s = 3600};
+    const int64_t t0 = 1764133200;
+    struct {
+        wf_trigger_state s;
+        int64_t now;
+        wf_trigger want;
+    } cases[] = {
+        /* a request always runs, even with nothing stored */
+        {{.total = 0, .new_samples = 0, .last_attempt = t0, .requested = 1},
+         t0,
+         WF_TRIGGER_REQUEST},
+        /* too few samples in all: nothing */
+        {{.total = 49, .new_samples = 49, .last_attempt = 0}, t0, WF_TRIGGER_NONE},
+        {{.total = 50, .new_samples = 50, .last_attempt = 0}, t0, WF_TRIGGER_INTERVAL},
+        /* count */
+        {{.total = 500, .new_samples = 99, .last_attempt = t0}, t0 + 10, WF_TRIGGER_NONE},
+        {{.total = 500, .new_samples = 100, .last_attempt = t0}, t0 + 10, WF_TRIGGER_COUNT},
+        /* interval, only with something new */
+        {{.total = 500, .new_samples = 1, .last_attempt = t0}, t0 + 3599, WF_TRIGGER_NONE},
+        {{.total = 500, .new_samples = 1, .last_attempt = t0}, t0 + 3600, WF_TRIGGER_INTERVAL},
+        {{.total = 500, .new_samples = 0, .last_attempt = t0}, t0 + 99999, WF_TRIGGER_NONE},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        wf_trigger got = wf_trigger_check(&o, &cases[i].s, cases[i].now);
+        if (got != cases[i].want)
+            fail_msg("case %zu: %s, want %s", i, wf_trigger_name(got),
+                     wf_trigger_name(cases[i].want));
+    }
+    wf_config *cfg = wf_config_new();
+    wf_trigger_opts d;
+    wf_trigger_opts_from_config(&d, cfg);
+    assert_int_equal(d.min_samples, 50);
+    assert_int_equal(d.min_new_samples, 1000);
+    assert_int_equal(d.interval_s, 3600);
+    wf_config_free(cfg);
+}
+
+static uint64_t runs_total(wf_trainer *t)
+{
+    wf_strbuf b;
+    wf_strbuf_init(&b);
+    wf_trainer_collect(t, &b);
+    unsigned long long n = 0;
+    const char *p = strstr(b.data, "\nwf_train_runs_total ");
+    if (p)
+        sscanf(p, "\nwf_train_runs_total %llu", &n);
+    wf_strbuf_free(&b);
+    return n;
+}
+
+static void wait_runs(wf_trainer *t, uint64_t want)
+{
+    for (int i = 0; i < 3000 && runs_total(t) < want; i++)
+        usleep(10000);
+    assert_int_equal(runs_total(t), want);
+    for (int i = 0; i < 3000 && wf_trainer_busy(t); i++)
+        usleep(10000);
+}
+
+static void test_thread_triggers(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e, 200);
+    wf_trainer *t = new_trainer(&e);
+    assert_int_equal(wf_trainer_request(t, "not started"), WF_ESTATE);
+    wf_error err;
+    assert_int_equal(wf_trainer_start(t, 20, &err), 0);
+    assert_int_equal(wf_trainer_start(t, 20, &err), WF_ESTATE);
+    /* Empty registry, 200 >= min_new_samples: the count trigger fires. */
+    wait_runs(t, 1);
+    assert_int_equal(e.published, 1);
+    assert_int_equal(e.signal_seen, 1);
+    /* Nothing new: no further run by itself. */
+    usleep(150000);
+    assert_int_equal(runs_total(t), 1);
+    /* A request runs at once. */
+    assert_int_equal(wf_trainer_request(t, "admin"), 0);
+    wait_runs(t, 2);
+    /* 99 new samples are below the count, 100 reach it. */
+    fill_store(e.db, 1000, 99, 0);
+    usleep(150000);
+    assert_int_equal(runs_total(t), 2);
+    fill_store(e.db, 2000, 1, 0);
+    wait_runs(t, 3);
+    wf_trainer_stop(t);
+    assert_int_equal(wf_trainer_request(t, "stopped"), WF_ESTATE);
+    /* keep_versions = 3 */
+    wf_model_meta *all;
+    size_t n;
+    assert_int_equal(wf_registry_list(e.reg, &all, &n, &err), 0);
+    assert_int_equal(n, 3);
+    free(all);
+    wf_trainer_free(t);
+    env_free(&e);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_skips_below_min_samples),
+        cmocka_unit_test(test_promotes_then_rejects_worse),
+        cmocka_unit_test(test_trigger_policy),
+        cmocka_unit_test(test_thread_triggers),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
