@@ -1,7 +1,9 @@
 /* `wildfeed demo`: the embedded default. Starts librdkafka's mock cluster in
  * this process (real Kafka protocol over loopback TCP), produces the bundled
  * conversations to it as message events keyed by conversation, runs the
- * daemon until every message is committed, and prints the report. */
+ * daemon until every message is committed, trains a reward model on the
+ * samples, and serves it on localhost for a while, printing a curl command
+ * that scores a pair of answers. */
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,7 +17,8 @@
 #include "source/mock.h"
 #include "wildfeed/log.h"
 
-#define DEMO_DEADLINE_S 120
+#define DEMO_DEADLINE_S 120 /* to reach a serving model; serving time is extra */
+#define DEMO_SERVE_S 60
 
 static volatile sig_atomic_t g_stop; /* set by the signal handlers only */
 
@@ -73,21 +76,51 @@ static int produce_sample(wf_kafka_mock *m, const char *topic, size_t *count, wf
     return wf_kafka_mock_flush(m, 10000, err);
 }
 
-/* Points the configuration at the mock cluster and a fresh store. */
+/* Points the configuration at the mock cluster, a fresh store and model
+ * registry, and lets the trainer run on the sample's few dozen samples. */
 static int configure(wf_config *cfg, const char *bootstrap, const char *dir, wf_error *err)
 {
-    char set[512];
-    snprintf(set, sizeof set, "kafka.bootstrap.servers=%s", bootstrap);
-    int rc = wf_config_set(cfg, set, err);
+    char sets[4][512];
+    snprintf(sets[0], sizeof sets[0], "kafka.bootstrap.servers=%s", bootstrap);
+    snprintf(sets[1], sizeof sets[1], "store.path=%s/wildfeed.db", dir);
+    snprintf(sets[2], sizeof sets[2], "model.dir=%s/models", dir);
+    snprintf(sets[3], sizeof sets[3], "kafka.auto.offset.reset=earliest");
+    int rc = 0;
+    for (int i = 0; i < 4 && rc == 0; i++)
+        rc = wf_config_set(cfg, sets[i], err);
     if (rc == 0)
-        rc = wf_config_set(cfg, "kafka.auto.offset.reset=earliest", err);
-    snprintf(set, sizeof set, "store.path=%s/wildfeed.db", dir);
-    if (rc == 0)
-        rc = wf_config_set(cfg, set, err);
+        rc = wf_config_set(cfg, "train.min_samples=10", err);
     return rc;
 }
 
-static int run_demo(wf_config *cfg, wf_error *err)
+typedef struct demo {
+    int serve_s;
+    volatile sig_atomic_t published;
+} demo;
+
+/* A pair of answers to one question, as the deployment would send it. */
+static void on_publish(void *ctx, const char *version, int port)
+{
+    demo *dm = ctx;
+    if (dm->published)
+        return;
+    dm->published = 1;
+    printf("\ndemo: model %s is serving on 127.0.0.1:%d. Score a pair of answers with:\n"
+           "  curl -s http://127.0.0.1:%d/v1/score -d '{\"items\":["
+           "{\"query\":\"How do I reverse a list in Python?\","
+           "\"response\":\"Use reversed(xs) or xs[::-1]; list.reverse() works in place.\"},"
+           "{\"query\":\"How do I reverse a list in Python?\","
+           "\"response\":\"I am not sure.\"}]}'\n",
+           version, port, port);
+    if (dm->serve_s > 0)
+        printf("demo: serving for %d s (Ctrl-C stops it sooner; --serve-seconds 0 serves until "
+               "Ctrl-C)\n",
+               dm->serve_s);
+    fflush(stdout);
+    alarm((unsigned)dm->serve_s); /* 0 cancels the start-up deadline */
+}
+
+static int run_demo(wf_config *cfg, demo *dm, wf_error *err)
 {
     char dir[] = "/tmp/wildfeed-demo.XXXXXX";
     if (!mkdtemp(dir))
@@ -108,12 +141,21 @@ static int run_demo(wf_config *cfg, wf_error *err)
         fflush(stdout);
         wf_strbuf report;
         wf_strbuf_init(&report);
-        wf_daemon_opts o = {.cfg = cfg, .stop = &g_stop, .stop_after = produced, .report = &report};
+        wf_daemon_opts o = {.cfg = cfg,
+                            .stop = &g_stop,
+                            .stop_after = produced,
+                            .train_when_caught_up = 1,
+                            .on_publish = on_publish,
+                            .publish_ctx = dm,
+                            .report = &report};
         rc = wf_daemon_run(&o, err);
         if (rc == 0)
-            printf("%s\ndemo: samples stored in %s/wildfeed.db; list them with:\n"
-                   "  wildfeed export --set store.path=%s/wildfeed.db\n",
-                   report.data ? report.data : "", dir, dir);
+            printf("\n%s\ndemo: samples stored in %s/wildfeed.db; list them with:\n"
+                   "  wildfeed export --set store.path=%s/wildfeed.db\n"
+                   "demo: models in %s/models\n",
+                   report.data ? report.data : "", dir, dir, dir);
+        if (rc == 0 && !dm->published)
+            rc = wf_error_set(err, WF_ETIMEOUT, "demo: no model was trained before the deadline");
         wf_strbuf_free(&report);
     }
     wf_kafka_mock_stop(m);
@@ -125,8 +167,13 @@ int wf_cmd_demo(int argc, char **argv)
     wf_config *cfg = wf_cli_load_config(&argc, argv);
     if (!cfg)
         return 2;
-    if (argc > 1) {
-        fprintf(stderr, "usage: wildfeed demo [-c CONFIG] [--set key=value]...\n");
+    demo dm = {.serve_s = DEMO_SERVE_S};
+    if (argc == 3 && strcmp(argv[1], "--serve-seconds") == 0 && argv[2][0] >= '0' &&
+        argv[2][0] <= '9') {
+        dm.serve_s = atoi(argv[2]);
+    } else if (argc > 1) {
+        fprintf(stderr,
+                "usage: wildfeed demo [--serve-seconds N] [-c CONFIG] [--set key=value]...\n");
         wf_config_free(cfg);
         return 2;
     }
@@ -135,7 +182,7 @@ int wf_cmd_demo(int argc, char **argv)
     signal(SIGALRM, on_stop);
     alarm(DEMO_DEADLINE_S); /* never hang: a stuck demo stops and reports */
     wf_error err;
-    int rc = run_demo(cfg, &err);
+    int rc = run_demo(cfg, &dm, &err);
     alarm(0);
     if (rc < 0)
         fprintf(stderr, "wildfeed: %s\n", err.msg);

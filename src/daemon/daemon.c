@@ -122,8 +122,12 @@ static int run_loop(wf_daemon *d, const wf_daemon_opts *o)
     while (rc == 0 && !*o->stop && !d->fatal) {
         reload_if_asked(d, o);
         rc = step(d);
-        if (o->stop_after && d->committed >= o->stop_after)
-            break;
+        if (o->stop_after && d->committed >= o->stop_after && !d->caught_up) {
+            if (!o->train_when_caught_up)
+                break;
+            d->caught_up = 1;
+            wf_trainer_request(d->serving.trainer, "caught up");
+        }
     }
     return rc == 0 && d->fatal ? WF_EIO : rc;
 }
@@ -146,7 +150,7 @@ int wf_daemon_run(const wf_daemon_opts *o, wf_error *err)
 {
     wf_daemon d;
     double started = wf_daemon_clock();
-    int rc = wf_daemon_start(&d, o->cfg, err);
+    int rc = wf_daemon_start(&d, o, err);
     if (rc < 0)
         return rc;
     wf_log(WF_LOG_INFO, "daemon started", "store", wf_config_str(o->cfg, "store.path"), NULL);

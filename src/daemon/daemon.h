@@ -1,7 +1,7 @@
 /* The daemon (DESIGN §2): Kafka source -> pipeline -> store, with offsets
  * stored only after the batch holding every consequence of a message is
- * committed. The trainer and the scoring server join this loop in a later
- * stage; the loop leaves them a seam in wf_daemon_opts. */
+ * committed; beside it the trainer thread and the scoring server
+ * (daemon/serving.h). */
 #ifndef WF_DAEMON_DAEMON_H
 #define WF_DAEMON_DAEMON_H
 
@@ -20,9 +20,15 @@ typedef struct wf_daemon_opts {
      * run time (log level and format). May be NULL. */
     void (*on_reload)(void *ctx);
     void *reload_ctx;
-    /* Stop by itself once this many source messages are committed (the
-     * demo); 0 runs until stop is set. */
+    /* Once this many source messages are committed (the demo): stop, or with
+     * train_when_caught_up ask the trainer for a run and go on serving until
+     * stop is set. 0: run until stop is set. */
     uint64_t stop_after;
+    int train_when_caught_up;
+    /* Told when a model becomes active, with the scoring server's port (0
+     * when the server is off); runs on the publishing thread. May be NULL. */
+    void (*on_publish)(void *ctx, const char *version, int port);
+    void *publish_ctx;
     wf_strbuf *report; /* when non-NULL, receives the per-stage report at exit */
 } wf_daemon_opts;
 

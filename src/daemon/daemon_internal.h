@@ -4,17 +4,21 @@
 #define WF_DAEMON_DAEMON_INTERNAL_H
 
 #include "daemon/daemon.h"
+#include "daemon/serving.h"
 #include "wildfeed/judge.h"
 #include "wildfeed/pipeline.h"
 #include "wildfeed/source.h"
 #include "wildfeed/store.h"
 
 typedef struct wf_daemon {
+    const wf_daemon_opts *opts;
     const wf_config *cfg;
     wf_store *store;
     wf_judge *judge;
     wf_pipeline *p;
     wf_source *src;
+    wf_serving serving;
+    int caught_up;  /* stop_after reached and a training requested */
     int metrics[3]; /* collector handles: pipeline, store, source */
 
     uint64_t *tags; /* messages fed since the last commit */
@@ -33,7 +37,7 @@ typedef struct wf_daemon {
 double wf_daemon_clock(void);
 
 /* lifecycle.c */
-int wf_daemon_start(wf_daemon *d, const wf_config *cfg, wf_error *err);
+int wf_daemon_start(wf_daemon *d, const wf_daemon_opts *o, wf_error *err);
 /* Waits (bounded) for verdicts in flight, commits, closes the source. */
 int wf_daemon_stop(wf_daemon *d, int clean);
 void wf_daemon_free(wf_daemon *d);

@@ -62,9 +62,20 @@ static void read_settings(wf_daemon *d, const wf_config *cfg)
         d->metrics[i] = -1;
 }
 
-int wf_daemon_start(wf_daemon *d, const wf_config *cfg, wf_error *err)
+/* Relays the slot's publications to the caller with the server's port. */
+static void relay_publish(void *ctx, const char *version)
 {
+    wf_daemon *d = ctx;
+    if (d->opts->on_publish)
+        d->opts->on_publish(d->opts->publish_ctx, version,
+                            d->serving.server ? wf_server_port(d->serving.server) : 0);
+}
+
+int wf_daemon_start(wf_daemon *d, const wf_daemon_opts *o, wf_error *err)
+{
+    const wf_config *cfg = o->cfg;
     memset(d, 0, sizeof *d);
+    d->opts = o;
     read_settings(d, cfg);
     wf_store_options so;
     wf_store_options_from_config(&so, cfg);
@@ -84,6 +95,10 @@ int wf_daemon_start(wf_daemon *d, const wf_config *cfg, wf_error *err)
         rc = err ? err->code : WF_EINVAL;
     if (rc == 0 && (rc = wf_daemon_commit(d)) < 0 && err)
         *err = d->error;
+    d->serving.on_publish = relay_publish;
+    d->serving.on_publish_ctx = d;
+    if (rc == 0)
+        rc = wf_serving_start(&d->serving, cfg, err);
     if (rc < 0) {
         wf_daemon_free(d);
         return rc;
@@ -103,6 +118,7 @@ int wf_daemon_stop(wf_daemon *d, int clean)
         rc = wf_daemon_commit(d);
     }
     wf_error err;
+    wf_serving_stop(&d->serving);
     for (int i = 0; i < 3; i++)
         wf_metrics_unregister(d->metrics[i]);
     if (wf_source_close(d->src, d->drain_deadline_ms, &err) < 0)
@@ -117,6 +133,7 @@ void wf_daemon_free(wf_daemon *d)
         wf_error err;
         wf_source_close(d->src, 0, &err);
     }
+    wf_serving_stop(&d->serving);
     wf_pipeline_free(d->p);
     wf_judge_free(d->judge);
     wf_store_close(d->store);

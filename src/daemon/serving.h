@@ -1,0 +1,32 @@
+/* The daemon's model side (DESIGN §6-§8): the registry, the hot-swap slot
+ * with the active model, the trainer thread and the scoring server, started
+ * and stopped together beside the ingest loop. */
+#ifndef WF_DAEMON_SERVING_H
+#define WF_DAEMON_SERVING_H
+
+#include "wildfeed/config.h"
+#include "wildfeed/registry.h"
+#include "wildfeed/server.h"
+#include "wildfeed/slot.h"
+#include "wildfeed/trainer.h"
+
+typedef struct wf_serving {
+    wf_registry *registry;
+    wf_model_slot *slot;
+    wf_trainer *trainer;
+    wf_server *server; /* NULL when server.enabled is false */
+    int metrics;       /* the trainer's collector handle */
+    /* Told when a model becomes active (start-up, promotion, activation);
+     * runs on the thread that published it. May be NULL. */
+    void (*on_publish)(void *ctx, const char *version);
+    void *on_publish_ctx;
+} wf_serving;
+
+/* Opens the registry (model.dir), publishes its active model if there is
+ * one, starts the trainer thread and the server. s->on_publish may be set
+ * before the call. */
+int wf_serving_start(wf_serving *s, const wf_config *cfg, wf_error *err);
+/* Stops the server and the trainer (waiting for a run in progress), frees. */
+void wf_serving_stop(wf_serving *s);
+
+#endif
