@@ -25,10 +25,12 @@
  *
  * Rebalances, eager and cooperative alike: before partitions are given up the
  * hook drain(ctx) runs (the daemon drains its pipeline and commits its store,
- * calling wf_source_done for what became durable); then the watermarks of the
- * revoked partitions are stored and committed synchronously, and the
- * partitions are released. Messages of revoked partitions still not done are
- * forgotten: the next owner gets them again (replays must be harmless).
+ * calling wf_source_done for what became durable); pending dead letters get
+ * up to source.drain_deadline_ms to be confirmed; then the watermarks are
+ * stored and committed synchronously, and the partitions are released (a
+ * lost assignment is not committed: another member may own it already).
+ * Messages of revoked partitions still not done are forgotten: the next owner
+ * gets them again from the watermark on (replays must be harmless).
  *
  * Threads. wf_source_poll, wf_source_dead_letter and wf_source_close belong
  * to one thread (the consumer thread); drain runs on that thread, inside

