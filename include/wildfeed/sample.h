@@ -45,7 +45,9 @@ typedef struct wf_candidate_parts {
 
 /* Returns a new candidate owning copies of everything, or NULL on OOM. */
 wf_candidate *wf_candidate_new(const wf_candidate_parts *parts);
-/* Copy with a different feedback text (explicit ratings carry none). */
+/* The parts of c (borrowed from it), to build a changed copy. */
+void wf_candidate_parts_of(const wf_candidate *c, wf_candidate_parts *p);
+/* Copy with a different feedback text. */
 wf_candidate *wf_candidate_with_feedback(const wf_candidate *c, const char *feedback);
 void wf_candidate_free(wf_candidate *c);
 

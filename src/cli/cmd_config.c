@@ -52,20 +52,10 @@ static int print_config(const wf_config *c)
     return 0;
 }
 
-static int wants_help(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-            return 1;
-    return 0;
-}
-
 int wf_cmd_config(int argc, char **argv)
 {
-    if (wants_help(argc, argv)) {
-        fputs(usage_text, stdout);
+    if (wf_cli_help(argc, argv, usage_text))
         return 0;
-    }
     wf_config *c = wf_cli_load_config(&argc, argv);
     if (!c)
         return 2;

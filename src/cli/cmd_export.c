@@ -100,11 +100,8 @@ static int run_export(const wf_config *cfg, const export_args *a)
 
 int wf_cmd_export(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fputs(usage, stdout);
-            return 0;
-        }
+    if (wf_cli_help(argc, argv, usage))
+        return 0;
     wf_config *cfg = wf_cli_load_config(&argc, argv);
     if (!cfg)
         return 2;

@@ -80,11 +80,8 @@ static int train_once(const wf_config *cfg, const train_args *a)
 
 int wf_cmd_train(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fputs(usage, stdout);
-            return 0;
-        }
+    if (wf_cli_help(argc, argv, usage))
+        return 0;
     wf_config *cfg = wf_cli_load_config(&argc, argv);
     if (!cfg)
         return 2;

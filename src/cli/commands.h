@@ -20,4 +20,7 @@ int wf_cmd_train(int argc, char **argv);
  * Returns NULL after printing the error (naming the key) to stderr. */
 wf_config *wf_cli_load_config(int *argc, char **argv);
 
+/* 1 when argv asks for --help or -h (after printing usage to stdout). */
+int wf_cli_help(int argc, char **argv, const char *usage);
+
 #endif

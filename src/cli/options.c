@@ -92,3 +92,14 @@ wf_config *wf_cli_load_config(int *argc, char **argv)
                  wf_log_format_parse(wf_config_str(c, "log.format")), NULL);
     return c;
 }
+
+int wf_cli_help(int argc, char **argv, const char *usage)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(usage, stdout);
+            return 1;
+        }
+    }
+    return 0;
+}

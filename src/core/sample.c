@@ -99,9 +99,9 @@ wf_candidate *wf_candidate_new(const wf_candidate_parts *p)
     return c;
 }
 
-wf_candidate *wf_candidate_with_feedback(const wf_candidate *c, const char *feedback)
+void wf_candidate_parts_of(const wf_candidate *c, wf_candidate_parts *p)
 {
-    wf_candidate_parts p = {
+    *p = (wf_candidate_parts){
         .conversation_id = c->conversation_id,
         .turn = c->turn,
         .response_turn = c->response_turn,
@@ -113,8 +113,15 @@ wf_candidate *wf_candidate_with_feedback(const wf_candidate *c, const char *feed
         .n_history = c->n_history,
         .query = c->query,
         .response = c->response,
-        .feedback = feedback,
+        .feedback = c->feedback,
     };
+}
+
+wf_candidate *wf_candidate_with_feedback(const wf_candidate *c, const char *feedback)
+{
+    wf_candidate_parts p;
+    wf_candidate_parts_of(c, &p);
+    p.feedback = feedback;
     return wf_candidate_new(&p);
 }
 

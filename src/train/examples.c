@@ -62,21 +62,8 @@ int wf_examples_add(wf_examples *e, const wf_candidate_parts *parts, int label, 
 
 static int add_sample(void *ctx, const wf_sample *smp)
 {
-    const wf_candidate *c = smp->cand;
-    wf_candidate_parts p = {
-        .conversation_id = c->conversation_id,
-        .turn = c->turn,
-        .response_turn = c->response_turn,
-        .user_id = c->user_id,
-        .language = c->language,
-        .model = c->model,
-        .created_at = c->created_at,
-        .history = c->history,
-        .n_history = c->n_history,
-        .query = c->query,
-        .response = c->response,
-        .feedback = c->feedback,
-    };
+    wf_candidate_parts p;
+    wf_candidate_parts_of(smp->cand, &p);
     /* A sample without a trainable label (neutral) is no example. */
     if (smp->label < 1 || smp->label > WF_LABELS)
         return 0;
