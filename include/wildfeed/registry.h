@@ -94,8 +94,4 @@ int wf_registry_list_json(wf_registry *r, wf_strbuf *out, wf_error *err);
  * kept as history. */
 int wf_registry_prune(wf_registry *r, int keep, size_t *removed, wf_error *err);
 
-/* A metrics object as meta.json writes it: {"n","accuracy","mae","ece","auc",
- * "spearman","pairs","pairwise"}; NaN (and pairwise without pairs) is null. */
-void wf_registry_metrics_json(const wf_eval_metrics *m, wf_strbuf *out);
-
 #endif

@@ -100,7 +100,7 @@ static void json_num(wf_strbuf *b, const char *key, double v, int last)
     if (isnan(v))
         wf_strbuf_printf(b, "\"%s\":null%s", key, last ? "" : ",");
     else
-        wf_strbuf_printf(b, "\"%s\":%.6g%s", key, v, last ? "" : ",");
+        wf_strbuf_printf(b, "\"%s\":%.10g%s", key, v, last ? "" : ",");
 }
 
 void wf_eval_metrics_json(const wf_eval_metrics *m, wf_strbuf *out)
@@ -112,7 +112,7 @@ void wf_eval_metrics_json(const wf_eval_metrics *m, wf_strbuf *out)
     json_num(out, "auc", m->auc, 0);
     json_num(out, "spearman", m->spearman, 0);
     wf_strbuf_printf(out, "\"pairs\":%zu,", m->pairs);
-    json_num(out, "pairwise", m->pairwise, 1);
+    json_num(out, "pairwise", m->pairs ? m->pairwise : NAN, 1);
     wf_strbuf_putc(out, '}');
 }
 

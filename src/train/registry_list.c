@@ -125,7 +125,7 @@ static void model_json(const wf_model_meta *m, int active, wf_strbuf *out)
     json_str_field(out, "status", active ? "active" : wf_store_model_status_name(m->status));
     wf_strbuf_printf(out, "\"created_at\":%lld,\"samples\":%lld,\"users\":%lld,\"metrics\":",
                      (long long)m->created_at, (long long)m->samples, (long long)m->users);
-    wf_registry_metrics_json(&m->metrics, out);
+    wf_eval_metrics_json(&m->metrics, out);
     wf_strbuf_putc(out, '}');
 }
 

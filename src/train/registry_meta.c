@@ -9,31 +9,6 @@
 #include "train/registry_internal.h"
 #include "wildfeed/log.h"
 
-static void put_double(wf_strbuf *out, double v)
-{
-    if (isfinite(v))
-        wf_strbuf_printf(out, "%.10g", v);
-    else
-        wf_strbuf_puts(out, "null");
-}
-
-void wf_registry_metrics_json(const wf_eval_metrics *m, wf_strbuf *out)
-{
-    wf_strbuf_printf(out, "{\"n\":%zu,\"accuracy\":", m->n);
-    put_double(out, m->accuracy);
-    wf_strbuf_puts(out, ",\"mae\":");
-    put_double(out, m->mae);
-    wf_strbuf_puts(out, ",\"ece\":");
-    put_double(out, m->ece);
-    wf_strbuf_puts(out, ",\"auc\":");
-    put_double(out, m->auc);
-    wf_strbuf_puts(out, ",\"spearman\":");
-    put_double(out, m->spearman);
-    wf_strbuf_printf(out, ",\"pairs\":%zu,\"pairwise\":", m->pairs);
-    put_double(out, m->pairs ? m->pairwise : NAN);
-    wf_strbuf_putc(out, '}');
-}
-
 static void put_str(wf_strbuf *out, const char *key, const char *v)
 {
     wf_strbuf_printf(out, "  \"%s\": ", key);
@@ -58,7 +33,7 @@ int wf_reg_meta_write(const char *dir, const wf_model_meta *meta, const char *co
         wf_strbuf_printf(&b, "%s\"%d\": %lld", k ? ", " : "", k + 1,
                          (long long)meta->label_counts[k]);
     wf_strbuf_puts(&b, "},\n  \"metrics\": ");
-    wf_registry_metrics_json(&meta->metrics, &b);
+    wf_eval_metrics_json(&meta->metrics, &b);
     wf_strbuf_puts(&b, ",\n  \"files\": {");
     for (size_t i = 0; files[i]; i++) {
         wf_strbuf_puts(&b, i ? ", " : "");
@@ -157,7 +132,7 @@ void wf_reg_mirror(wf_registry *r, const wf_model_meta *meta, wf_store_model_sta
     row.users = meta->users;
     wf_strbuf m;
     wf_strbuf_init(&m);
-    wf_registry_metrics_json(&meta->metrics, &m);
+    wf_eval_metrics_json(&meta->metrics, &m);
     row.metrics = m.oom ? NULL : m.data;
     wf_error err;
     int rc = wf_store_model_update(r->store, &row, &err);

@@ -62,10 +62,10 @@ void wf_train_outcome_json(const wf_train_outcome *o, wf_strbuf *out)
     if (o->result == WF_TRAIN_SKIPPED)
         wf_strbuf_puts(out, "null");
     else
-        wf_registry_metrics_json(&o->candidate, out);
+        wf_eval_metrics_json(&o->candidate, out);
     wf_strbuf_puts(out, ",\"current\":");
     if (o->has_current)
-        wf_registry_metrics_json(&o->current, out);
+        wf_eval_metrics_json(&o->current, out);
     else
         wf_strbuf_puts(out, "null");
     wf_strbuf_putc(out, '}');

@@ -210,7 +210,7 @@ static void test_renderings(void **state)
     wf_strbuf_init(&b);
     wf_eval_metrics_json(&m, &b);
     assert_string_equal(b.data, "{\"n\":5,\"accuracy\":0.8,\"mae\":0.3,\"ece\":0.1,"
-                                "\"auc\":0.916667,\"spearman\":null,\"pairs\":4,"
+                                "\"auc\":0.9166666667,\"spearman\":null,\"pairs\":4,"
                                 "\"pairwise\":0.625}");
     wf_strbuf_reset(&b);
     wf_eval_metrics_text(&m, &b);
