@@ -38,6 +38,9 @@ const wf_config_key wf_keys_model[] = {
     WF_KEY_INT("train.keep_versions", "10", 1, 100000,
                "Model versions kept in the registry; older ones are deleted (the active one "
                "never)."),
+    WF_KEY_BOOL("train.enabled", "true",
+                "Run the trainer thread inside `wildfeed run` (training can also run from cron "
+                "with `wildfeed train --once`)."),
     WF_KEY_INT("train.min_new_samples", "1000", 1, WF_CFG_NO_MAX,
                "New samples since the last training that trigger a retraining."),
     WF_KEY_INT("train.interval_s", "3600", 1, WF_CFG_NO_MAX,

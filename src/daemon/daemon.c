@@ -126,7 +126,8 @@ static int run_loop(wf_daemon *d, const wf_daemon_opts *o)
             if (!o->train_when_caught_up)
                 break;
             d->caught_up = 1;
-            wf_trainer_request(d->serving.trainer, "caught up");
+            if (d->serving.trainer)
+                wf_trainer_request(d->serving.trainer, "caught up");
         }
     }
     return rc == 0 && d->fatal ? WF_EIO : rc;

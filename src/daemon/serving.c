@@ -45,6 +45,8 @@ static int list_models(void *ctx, wf_strbuf *out)
 static int retrain(void *ctx, wf_error *err)
 {
     wf_serving *s = ctx;
+    if (!s->trainer)
+        return wf_error_set(err, WF_ENOTFOUND, "training is disabled (train.enabled)");
     int rc = wf_trainer_request(s->trainer, "admin");
     if (rc < 0)
         return wf_error_set(err, rc, "the trainer is not running");
@@ -70,12 +72,13 @@ int wf_serving_start(wf_serving *s, const wf_config *cfg, wf_error *err)
     int rc = wf_registry_open(wf_config_str(cfg, "model.dir"), store, &s->registry, err);
     if (rc == 0 && !(s->slot = wf_model_slot_new()))
         rc = wf_error_set(err, WF_ENOMEM, "out of memory");
-    if (rc == 0) {
-        publish_current(s);
-        rc = wf_trainer_new(cfg, store, s->registry, publish, s, &s->trainer, err);
-    }
     if (rc == 0)
-        rc = wf_trainer_start(s->trainer, TRAINER_POLL_MS, err);
+        publish_current(s);
+    if (rc == 0 && wf_config_bool(cfg, "train.enabled")) {
+        rc = wf_trainer_new(cfg, store, s->registry, publish, s, &s->trainer, err);
+        if (rc == 0)
+            rc = wf_trainer_start(s->trainer, TRAINER_POLL_MS, err);
+    }
     wf_server_hooks hooks = {s, list_models, activate, retrain};
     if (rc == 0 && wf_config_bool(cfg, "server.enabled"))
         rc = wf_server_start(cfg, s->slot, &hooks, &s->server, err);
@@ -83,7 +86,8 @@ int wf_serving_start(wf_serving *s, const wf_config *cfg, wf_error *err)
         wf_serving_stop(s);
         return rc;
     }
-    s->metrics = wf_metrics_register(wf_trainer_collect, s->trainer);
+    if (s->trainer)
+        s->metrics = wf_metrics_register(wf_trainer_collect, s->trainer);
     if (s->server)
         wf_log(WF_LOG_INFO, "scoring server listening", "listen",
                wf_config_str(cfg, "server.listen"), NULL);

@@ -22,7 +22,7 @@ wf_cleanup() {
     for pid in "${WF_PIDS[@]}"; do
         wait "$pid" 2>/dev/null || true
     done
-    exec 3>&- 2>/dev/null || true
+    exec 3>&-
     if [ "$status" -ne 0 ] && [ -n "${WF_TMP:-}" ]; then
         echo "--- logs of the failed run (last lines of each) ---" >&2
         local f
@@ -83,15 +83,43 @@ wf_produce() {
 
 # wf_daemon_start NAME STORE TOPIC [--set k=v]...: `wildfeed run` in the
 # background against the mock cluster; sets DAEMON_PID. Logs to NAME.log.
+#
+# Session timeout: a member that leaves is not forgotten at once by the mock
+# cluster of librdkafka 2.0.2 (the LeaveGroup goes out with an empty member
+# id), and a killed one stays until its session times out, so the next member
+# waits for that timeout (45 s by default). The mock coordinator also delays a
+# group's first join by 3 s, and a session timeout at or below that never lets
+# a member in: 3.5 s is the shortest that works.
 wf_daemon_start() {
     local name=$1 store=$2 topic=$3
     shift 3
     "$WF_BIN" run --set "kafka.bootstrap.servers=$BOOT" --set kafka.auto.offset.reset=earliest \
         --set "kafka.group.id=${WF_GROUP:-wf-it}" --set "source.topics=$topic" \
         --set "store.path=$store" --set store.commit_interval_ms=200 \
+        --set kafka.session.timeout.ms=3500 --set kafka.heartbeat.interval.ms=500 \
+        --set server.listen=127.0.0.1:0 --set "model.dir=$store.models" \
         --set log.level=info "$@" >>"$WF_TMP/$name.log" 2>&1 &
     DAEMON_PID=$!
     WF_PIDS+=("$DAEMON_PID")
+}
+
+# wf_assignments NAME: how many times the daemon(s) logging to NAME.log got
+# partitions assigned.
+wf_assignments() {
+    local n
+    n=$(grep -c 'msg="partitions assigned"' "$WF_TMP/$1.log" 2>/dev/null) || true
+    echo "${n:-0}"
+}
+
+# wf_wait_assigned NAME BEFORE: waits up to 20 s for NAME.log to show more
+# than BEFORE assignments; fails the test otherwise.
+wf_wait_assigned() {
+    local i
+    for i in $(seq 200); do
+        [ "$(wf_assignments "$1")" -gt "$2" ] && return 0
+        sleep 0.1
+    done
+    wf_fail "$1: no partitions assigned within 20 s"
 }
 
 # wf_daemon_stop PID: SIGTERM and wait; fails the test when the daemon does
