@@ -22,7 +22,8 @@ static const subcommand commands[] = {
     {"export", wf_cmd_export, "write the stored samples as WildFB JSONL"},
     {"extract", wf_cmd_extract, "turn JSONL chat logs into labelled samples, with a stage report"},
     {"judge", wf_cmd_judge, "print the judge's verdict for every candidate (no filters)"},
-    {"run", wf_cmd_run, "the daemon: consume Kafka, label feedback, store samples"},
+    {"run", wf_cmd_run, "the daemon: consume Kafka, label feedback, store samples, train, serve"},
+    {"serve", wf_cmd_serve, "serve the active reward model (no Kafka)"},
     {"train", wf_cmd_train, "train a candidate model from the store, gate it, activate it"},
 };
 
