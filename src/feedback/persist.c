@@ -163,7 +163,8 @@ int wf_pipeline_take_changes(wf_pipeline *p, int (*fn)(void *ctx, const wf_chang
     if (rc != 0 && i > 0)
         i--;
     /* Entries kept for the next call move down; their turns' indexes follow. */
-    memmove(p->changes, p->changes + i, (p->n_changes - i) * sizeof *p->changes);
+    if (i < p->n_changes)
+        memmove(p->changes, p->changes + i, (p->n_changes - i) * sizeof *p->changes);
     p->n_changes -= i;
     for (size_t k = 0; k < p->n_changes; k++) {
         turn *u = find_turn(p, &p->changes[k]);

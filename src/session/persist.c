@@ -81,7 +81,8 @@ int wf_session_take_changes(wf_session_table *t, wf_session_change_fn fn, void *
     }
     if (rc != 0)
         i--; /* the failed change stays */
-    memmove(t->changes, t->changes + i, (t->n_changes - i) * sizeof *t->changes);
+    if (i < t->n_changes)
+        memmove(t->changes, t->changes + i, (t->n_changes - i) * sizeof *t->changes);
     t->n_changes -= i;
     wf_strbuf_free(&state);
     return rc;
