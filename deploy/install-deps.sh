@@ -4,7 +4,7 @@
 set -eu
 
 PACKAGES="build-essential cmake pkg-config clang libjansson-dev libcmocka-dev zlib1g-dev
-libsqlite3-dev librdkafka-dev libcurl4-openssl-dev libmicrohttpd-dev libopenblas-dev curl"
+libsqlite3-dev librdkafka-dev libcurl4-openssl-dev libmicrohttpd-dev libopenblas-dev curl jq python3-yaml"
 
 missing=""
 for p in $PACKAGES; do
