@@ -13,6 +13,7 @@ int wf_cmd_extract(int argc, char **argv);
 int wf_cmd_judge(int argc, char **argv);
 int wf_cmd_run(int argc, char **argv);
 int wf_cmd_serve(int argc, char **argv);
+int wf_cmd_tokenize(int argc, char **argv);
 int wf_cmd_train(int argc, char **argv);
 
 /* Shared option handling: consumes -c FILE and --set k=v (repeatable) from

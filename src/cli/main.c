@@ -24,6 +24,7 @@ static const subcommand commands[] = {
     {"judge", wf_cmd_judge, "print the judge's verdict for every candidate (no filters)"},
     {"run", wf_cmd_run, "the daemon: consume Kafka, label feedback, store samples, train, serve"},
     {"serve", wf_cmd_serve, "serve the active reward model (no Kafka)"},
+    {"tokenize", wf_cmd_tokenize, "print the token ids of texts under a tokenizer.json"},
     {"train", wf_cmd_train, "train a candidate model from the store, gate it, activate it"},
 };
 
