@@ -6,7 +6,7 @@ const wf_config_key wf_keys_store[] = {
     WF_KEY_ENUM("store.synchronous", "\"normal\"", "off|normal|full",
                 "SQLite fsync policy: normal survives a process crash, full also a power loss, "
                 "off neither."),
-    WF_KEY_INT("store.batch_max", "512", 1, 1000000,
+    WF_KEY_INT("store.batch_max", "2048", 1, 1000000,
                "Writes gathered into one store transaction before it is committed."),
     WF_KEY_INT("store.commit_interval_ms", "1000", 1, 600000,
                "Longest time a partly filled batch waits before it is committed (and its "

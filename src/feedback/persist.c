@@ -10,7 +10,7 @@
 
 #include "feedback/pipeline_internal.h"
 
-static int push_change(wf_pipeline *p, const char *cw_key, int t, int delete_stored)
+static int push_change(wf_pipeline *p, turn *u, const char *cw_key, int t, int delete_stored)
 {
     if (p->n_changes == p->cap_changes) {
         size_t cap = p->cap_changes ? p->cap_changes * 2 : 256;
@@ -23,22 +23,24 @@ static int push_change(wf_pipeline *p, const char *cw_key, int t, int delete_sto
     char *key = strdup(cw_key);
     if (!key)
         return -1;
-    p->changes[p->n_changes] = (turn_change){key, t, delete_stored};
+    p->changes[p->n_changes] = (turn_change){u, key, t, delete_stored};
     return (int)p->n_changes++;
 }
 
 void wf_turn_changed(wf_pipeline *p, turn *u)
 {
     if (p->track && u->change < 0)
-        u->change = push_change(p, u->cw->key, u->t, 0);
+        u->change = push_change(p, u, u->cw->key, u->t, 0);
 }
 
 void wf_turn_free(wf_pipeline *p, turn *u)
 {
-    if (p->track && u->change >= 0)
+    if (p->track && u->change >= 0) {
+        p->changes[u->change].u = NULL;
         p->changes[u->change].delete_stored = u->persisted;
-    else if (p->track && u->persisted)
-        push_change(p, u->cw->key, u->t, 1);
+    } else if (p->track && u->persisted) {
+        push_change(p, NULL, u->cw->key, u->t, 1);
+    }
     wf_candidate_free(u->cand);
     free(u->evidence);
     free(u);
@@ -96,30 +98,21 @@ static void save_turn(const turn *u, wf_strbuf *b)
     wf_strbuf_putc(b, '}');
 }
 
-static turn *find_turn(wf_pipeline *p, const turn_change *c)
-{
-    convwork *cw = wf_cw_get(p, c->cw_key, "", 0);
-    for (turn *u = cw ? cw->head : NULL; u; u = u->next)
-        if (u->t == c->t)
-            return u;
-    return NULL;
-}
-
 /* The stored key of a turn: its convwork key, '/', its exchange number. */
 static void turn_key(char *out, size_t n, const char *cw_key, int t)
 {
     snprintf(out, n, "%s/%d", cw_key, t);
 }
 
-static int take_turn(wf_pipeline *p, const turn_change *c, wf_strbuf *state,
+static int take_turn(const turn_change *c, wf_strbuf *state,
                      int (*fn)(void *, const wf_change *), void *ctx)
 {
+    turn *u = c->u;
+    if (!u && !c->delete_stored)
+        return 0; /* came and went between two takes: never stored */
     char key[512];
     turn_key(key, sizeof key, c->cw_key, c->t);
-    turn *u = find_turn(p, c);
     if (!u) {
-        if (!c->delete_stored)
-            return 0;
         wf_change ch = {WF_CHANGE_TURN, key, "", NULL, 0};
         return fn(ctx, &ch);
     }
@@ -156,7 +149,7 @@ int wf_pipeline_take_changes(wf_pipeline *p, int (*fn)(void *ctx, const wf_chang
     wf_strbuf_init(&state);
     size_t i = 0;
     for (; rc == 0 && i < p->n_changes; i++) {
-        rc = take_turn(p, &p->changes[i], &state, fn, ctx);
+        rc = take_turn(&p->changes[i], &state, fn, ctx);
         if (rc == 0)
             free(p->changes[i].cw_key);
     }
@@ -166,11 +159,9 @@ int wf_pipeline_take_changes(wf_pipeline *p, int (*fn)(void *ctx, const wf_chang
     if (i < p->n_changes)
         memmove(p->changes, p->changes + i, (p->n_changes - i) * sizeof *p->changes);
     p->n_changes -= i;
-    for (size_t k = 0; k < p->n_changes; k++) {
-        turn *u = find_turn(p, &p->changes[k]);
-        if (u)
-            u->change = (long)k;
-    }
+    for (size_t k = 0; k < p->n_changes; k++)
+        if (p->changes[k].u)
+            p->changes[k].u->change = (long)k;
     wf_strbuf_free(&state);
     return rc;
 }

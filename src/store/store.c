@@ -13,7 +13,7 @@ void wf_store_options_default(wf_store_options *o, const char *path)
 {
     o->path = path;
     o->synchronous = WF_STORE_SYNC_NORMAL;
-    o->batch_max = 512;
+    o->batch_max = 2048; /* the store.batch_max default */
     o->busy_timeout_ms = 5000;
     o->quick_check = 0;
 }

@@ -245,7 +245,7 @@ static void test_options_from_config(void **state)
     wf_store_options_from_config(&o, cfg);
     assert_string_equal(o.path, "wildfeed.db");
     assert_int_equal(o.synchronous, WF_STORE_SYNC_NORMAL);
-    assert_int_equal(o.batch_max, 512);
+    assert_int_equal(o.batch_max, 2048);
     assert_int_equal(o.busy_timeout_ms, 5000);
     assert_int_equal(o.quick_check, 0);
     assert_int_equal(wf_config_int(cfg, "store.commit_interval_ms"), 1000);
