@@ -15,8 +15,14 @@ WF_FAILED=0 # checks that failed so far
 
 wf_cleanup() {
     local status=$?
-    local pid
+    local pid mock_status=0
+    if [ -n "${MOCK_PID:-}" ] && ! kill -0 "$MOCK_PID" 2>/dev/null; then
+        wait "$MOCK_PID" 2>/dev/null || mock_status=$?
+        echo "FAIL: the mock cluster (pid $MOCK_PID) died during the test, status $mock_status" >&2
+        [ "$status" -ne 0 ] || status=1
+    fi
     for pid in "${WF_PIDS[@]}"; do
+        pkill -KILL -P "$pid" 2>/dev/null || true # a producer loop's current child
         kill -KILL "$pid" 2>/dev/null || true
     done
     for pid in "${WF_PIDS[@]}"; do
@@ -57,7 +63,8 @@ wf_die() {
 wf_mock_start() {
     mkfifo "$WF_TMP/mock.ctl"
     "$KAFKA_TOOL" mock "$@" <"$WF_TMP/mock.ctl" >"$WF_TMP/mock.boot" 2>"$WF_TMP/mock.log" &
-    WF_PIDS+=($!)
+    MOCK_PID=$!
+    WF_PIDS+=("$MOCK_PID")
     exec 3>"$WF_TMP/mock.ctl"
     local i
     for i in $(seq 100); do
@@ -90,6 +97,10 @@ wf_produce() {
 # waits for that timeout (45 s by default). The mock coordinator also delays a
 # group's first join by 3 s, and a session timeout at or below that never lets
 # a member in: 3.5 s is the shortest that works.
+#
+# Several daemons run at once: each serves on an ephemeral port and keeps its
+# model registry beside its store; the trainer is off (these tests are about
+# ingest, and a training run would only compete for the CPU).
 wf_daemon_start() {
     local name=$1 store=$2 topic=$3
     shift 3
@@ -97,7 +108,7 @@ wf_daemon_start() {
         --set "kafka.group.id=${WF_GROUP:-wf-it}" --set "source.topics=$topic" \
         --set "store.path=$store" --set store.commit_interval_ms=200 \
         --set kafka.session.timeout.ms=3500 --set kafka.heartbeat.interval.ms=500 \
-        --set server.listen=127.0.0.1:0 --set "model.dir=$store.models" \
+        --set server.listen=127.0.0.1:0 --set "model.dir=$store.models" --set train.enabled=false \
         --set log.level=info "$@" >>"$WF_TMP/$name.log" 2>&1 &
     DAEMON_PID=$!
     WF_PIDS+=("$DAEMON_PID")

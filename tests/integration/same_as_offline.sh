@@ -3,12 +3,6 @@
 # `wildfeed extract` makes of the same file: the sets of (id, label, source)
 # are equal and non-empty. One daemon per shape, each with its own topic,
 # consumer group and store, all against one mock cluster.
-#
-# extract closes every hindsight window at the end of its input; the daemon
-# closes the window of a message-event conversation when the conversation
-# expires (session.ttl_s), so the daemons run with a TTL of 3 s. A second
-# daemon with the default TTL checks that a promotion whose evidence has
-# arrived does not wait for that expiry.
 set -euo pipefail
 source "$(dirname "$0")/lib.bash"
 wf_setup
@@ -28,12 +22,9 @@ wf_mock_start --brokers 1 "${topics[@]}"
 for s in $shapes; do
     wf_extract_triples "$fixtures/$s.jsonl" >"$WF_TMP/$s.want"
     wf_produce "$s" "${key[$s]}" "$fixtures/$s.jsonl"
-    WF_GROUP="same-$s" wf_daemon_start "daemon-$s" "$WF_TMP/$s.db" "$s" --set session.ttl_s=3
+    WF_GROUP="same-$s" wf_daemon_start "daemon-$s" "$WF_TMP/$s.db" "$s"
     pid[$s]=$DAEMON_PID
 done
-WF_GROUP=same-default-ttl wf_daemon_start daemon-default-ttl "$WF_TMP/default-ttl.db" messages
-default_pid=$DAEMON_PID
-
 for s in $shapes; do
     want=$(wc -l <"$WF_TMP/$s.want")
     wf_wait_count "$WF_TMP/$s.db" "$want" 60 || wf_fail "$s: the daemon did not reach $want samples"
@@ -41,17 +32,6 @@ for s in $shapes; do
     wf_export "$WF_TMP/$s.db" | wf_triples >"$WF_TMP/$s.got"
     wf_same "$s" "$WF_TMP/$s.want" "$WF_TMP/$s.got"
 done
-
-# Every message was consumed by now (the TTL daemons have finished), so the
-# default-TTL daemon must hold the same samples.
-wf_daemon_stop "$default_pid"
-wf_export "$WF_TMP/default-ttl.db" | wf_triples >"$WF_TMP/default-ttl.got"
-if ! diff -u "$WF_TMP/messages.want" "$WF_TMP/default-ttl.got" >"$WF_TMP/default-ttl.diff"; then
-    wf_fail "with the default session.ttl_s, samples differ from extract's; hindsight" \
-        "promotions wait for the conversation to expire instead of being emitted when the" \
-        "promoting verdict arrives (pipeline bug, see the h9 report):"
-    cat "$WF_TMP/default-ttl.diff" >&2
-fi
 
 # The fixtures cover what they claim: every label, both languages, hindsight
 # and explicit feedback.
