@@ -45,10 +45,8 @@ typedef struct wf_candidate_parts {
 
 /* Returns a new candidate owning copies of everything, or NULL on OOM. */
 wf_candidate *wf_candidate_new(const wf_candidate_parts *parts);
-/* The parts of c (borrowed from it), to build a changed copy. */
+/* The parts of c (borrowed from it), to build a copy with wf_candidate_new. */
 void wf_candidate_parts_of(const wf_candidate *c, wf_candidate_parts *p);
-/* Copy with a different feedback text. */
-wf_candidate *wf_candidate_with_feedback(const wf_candidate *c, const char *feedback);
 void wf_candidate_free(wf_candidate *c);
 
 typedef enum wf_label_source {

@@ -117,14 +117,6 @@ void wf_candidate_parts_of(const wf_candidate *c, wf_candidate_parts *p)
     };
 }
 
-wf_candidate *wf_candidate_with_feedback(const wf_candidate *c, const char *feedback)
-{
-    wf_candidate_parts p;
-    wf_candidate_parts_of(c, &p);
-    p.feedback = feedback;
-    return wf_candidate_new(&p);
-}
-
 void wf_candidate_free(wf_candidate *c)
 {
     free(c);

@@ -105,7 +105,7 @@ static int step(wf_daemon *d)
     return rc;
 }
 
-static void reload_if_asked(wf_daemon *d, const wf_daemon_opts *o)
+static void reload_if_asked(const wf_daemon_opts *o)
 {
     if (!o->reload || !*o->reload)
         return;
@@ -113,14 +113,13 @@ static void reload_if_asked(wf_daemon *d, const wf_daemon_opts *o)
     if (o->on_reload)
         o->on_reload(o->reload_ctx);
     wf_log(WF_LOG_INFO, "configuration reloaded", NULL);
-    (void)d;
 }
 
 static int run_loop(wf_daemon *d, const wf_daemon_opts *o)
 {
     int rc = 0;
     while (rc == 0 && !*o->stop && !d->fatal) {
-        reload_if_asked(d, o);
+        reload_if_asked(o);
         rc = step(d);
         if (o->stop_after && d->committed >= o->stop_after && !d->caught_up) {
             if (!o->train_when_caught_up)

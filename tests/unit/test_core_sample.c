@@ -111,12 +111,16 @@ static void test_candidate_without_history(void **state)
     wf_candidate_free(c);
 }
 
-static void test_with_feedback(void **state)
+/* A copy built from a candidate's own parts outlives the original. */
+static void test_copy_from_parts(void **state)
 {
     (void)state;
     wf_candidate_parts p = fixture_parts();
     wf_candidate *c = wf_candidate_new(&p);
-    wf_candidate *d = wf_candidate_with_feedback(c, "");
+    wf_candidate_parts q;
+    wf_candidate_parts_of(c, &q);
+    q.feedback = "";
+    wf_candidate *d = wf_candidate_new(&q);
     wf_candidate_free(c);
     assert_non_null(d);
     assert_string_equal(d->id, "c1_turn1");
@@ -291,7 +295,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_candidate_copies_into_one_block),
         cmocka_unit_test(test_candidate_without_history),
-        cmocka_unit_test(test_with_feedback),
+        cmocka_unit_test(test_copy_from_parts),
         cmocka_unit_test(test_label_sources),
         cmocka_unit_test(test_label_map),
         cmocka_unit_test(test_split_fixed_ids),
