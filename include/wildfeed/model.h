@@ -102,8 +102,8 @@ typedef struct wf_train_report {
  * loss (eval may be empty: then all epochs run). Deterministic for a given
  * seed and data order. *out is the caller's. */
 int wf_model_train(const char *kind, const wf_example *train, size_t n_train,
-                   const wf_example *eval, size_t n_eval, const wf_train_opts *o,
-                   wf_model **out, wf_train_report *report, wf_error *err);
+                   const wf_example *eval, size_t n_eval, const wf_train_opts *o, wf_model **out,
+                   wf_train_report *report, wf_error *err);
 
 /* Loads the model in dir (its meta.json names the backend). Weight files are
  * validated before use; a corrupt or truncated file is an error. */

@@ -104,8 +104,8 @@ static void turn_key(char *out, size_t n, const char *cw_key, int t)
     snprintf(out, n, "%s/%d", cw_key, t);
 }
 
-static int take_turn(const turn_change *c, wf_strbuf *state,
-                     int (*fn)(void *, const wf_change *), void *ctx)
+static int take_turn(const turn_change *c, wf_strbuf *state, int (*fn)(void *, const wf_change *),
+                     void *ctx)
 {
     turn *u = c->u;
     if (!u && !c->delete_stored)

@@ -55,7 +55,7 @@ typedef struct convwork {
 
 /* A turn whose stored copy must be rewritten or deleted at the next take. */
 typedef struct turn_change {
-    struct turn *u;    /* NULL once the turn is gone */
+    struct turn *u; /* NULL once the turn is gone */
     char *cw_key;
     int t;
     int delete_stored; /* the turn is gone and had a stored copy */
