@@ -15,6 +15,7 @@ for b in "$build"/bench/bench_*; do
     case "$name" in
     bench_feedback_extract) "$b" "$data/arena.jsonl" 20 ;;
     bench_ingest_parse) "$b" "$data/arena.jsonl" 20 ;;
+    bench_feedback_similarity | bench_model_linear_score) "$b" "$data/arena.jsonl" ;;
     *) "$b" ;;
     esac
 done

@@ -60,6 +60,7 @@ static void read_settings(wf_daemon *d, const wf_config *cfg)
     d->last_commit = d->last_tick = wf_daemon_clock();
     for (int i = 0; i < 3; i++)
         d->metrics[i] = -1;
+    d->serving.metrics = -1;
 }
 
 /* Relays the slot's publications to the caller with the server's port. */

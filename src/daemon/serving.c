@@ -1,6 +1,7 @@
 /* Wiring of registry, slot, trainer and server for `wildfeed run`. */
 #include "daemon/serving.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include "wildfeed/log.h"
@@ -8,10 +9,19 @@
 
 #define TRAINER_POLL_MS 1000
 
+/* Makes version (loaded as m, ownership taken) active in the registry and
+ * in the slot as one step: admin activations and trainer promotions run on
+ * different threads, and CURRENT must always name the model being served. */
 static int publish(void *ctx, const char *version, wf_model *m, wf_error *err)
 {
     wf_serving *s = ctx;
-    int rc = wf_model_slot_publish(s->slot, m, version, err);
+    pthread_mutex_lock(&s->activation);
+    int rc = wf_registry_activate(s->registry, version, err);
+    if (rc == 0)
+        rc = wf_model_slot_publish(s->slot, m, version, err);
+    else
+        wf_model_free(m);
+    pthread_mutex_unlock(&s->activation);
     if (rc == 0) {
         wf_log(WF_LOG_INFO, "model active", "version", version, NULL);
         if (s->on_publish)
@@ -21,18 +31,13 @@ static int publish(void *ctx, const char *version, wf_model *m, wf_error *err)
 }
 
 /* Loads a stored version and makes it the active one (admin endpoint and
- * start-up). */
+ * start-up). A version that fails to load changes nothing. */
 static int activate(void *ctx, const char *version, wf_error *err)
 {
     wf_serving *s = ctx;
     wf_model *m = NULL;
     int rc = wf_registry_load(s->registry, version, &m, NULL, err);
-    if (rc == 0)
-        rc = wf_registry_activate(s->registry, version, err);
-    if (rc == 0)
-        return publish(s, version, m, err);
-    wf_model_free(m);
-    return rc;
+    return rc == 0 ? publish(s, version, m, err) : rc;
 }
 
 static int list_models(void *ctx, wf_strbuf *out)
@@ -68,6 +73,8 @@ static void publish_current(wf_serving *s)
 int wf_serving_start(wf_serving *s, const wf_config *cfg, wf_error *err)
 {
     s->metrics = -1;
+    pthread_mutex_init(&s->activation, NULL);
+    s->activation_ready = 1;
     const char *store = wf_config_str(cfg, "store.path");
     int rc = wf_registry_open(wf_config_str(cfg, "model.dir"), store, &s->registry, err);
     if (rc == 0 && !(s->slot = wf_model_slot_new()))
@@ -94,17 +101,21 @@ int wf_serving_start(wf_serving *s, const wf_config *cfg, wf_error *err)
     return 0;
 }
 
+/* The trainer stops first: a run finishing meanwhile may still publish, and
+ * its callback reads the server's port. */
 void wf_serving_stop(wf_serving *s)
 {
     wf_metrics_unregister(s->metrics);
-    wf_server_stop(s->server);
     wf_trainer_free(s->trainer);
+    s->trainer = NULL;
+    wf_server_stop(s->server);
     wf_model_slot_free(s->slot);
     wf_registry_free(s->registry);
-    void (*cb)(void *, const char *) = s->on_publish;
-    void *ctx = s->on_publish_ctx;
-    memset(s, 0, sizeof *s);
-    s->on_publish = cb;
-    s->on_publish_ctx = ctx;
+    if (s->activation_ready)
+        pthread_mutex_destroy(&s->activation);
+    s->activation_ready = 0;
+    s->server = NULL;
+    s->slot = NULL;
+    s->registry = NULL;
     s->metrics = -1;
 }

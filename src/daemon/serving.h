@@ -4,6 +4,8 @@
 #ifndef WF_DAEMON_SERVING_H
 #define WF_DAEMON_SERVING_H
 
+#include <pthread.h>
+
 #include "wildfeed/config.h"
 #include "wildfeed/registry.h"
 #include "wildfeed/server.h"
@@ -14,8 +16,10 @@ typedef struct wf_serving {
     wf_registry *registry;
     wf_model_slot *slot;
     wf_trainer *trainer;
-    wf_server *server; /* NULL when server.enabled is false */
-    int metrics;       /* the trainer's collector handle */
+    wf_server *server;          /* NULL when server.enabled is false */
+    int metrics;                /* the trainer's collector handle, or -1 */
+    pthread_mutex_t activation; /* registry activation + slot publish as one step */
+    int activation_ready;       /* the mutex is initialised */
     /* Told when a model becomes active (start-up, promotion, activation);
      * runs on the thread that published it. May be NULL. */
     void (*on_publish)(void *ctx, const char *version);
@@ -23,8 +27,8 @@ typedef struct wf_serving {
 } wf_serving;
 
 /* Opens the registry (model.dir), publishes its active model if there is
- * one, starts the trainer thread and the server. s->on_publish may be set
- * before the call. */
+ * one, starts the trainer thread and the server. s must be zeroed (or
+ * stopped) with s->on_publish set as wanted before the call. */
 int wf_serving_start(wf_serving *s, const wf_config *cfg, wf_error *err);
 /* Stops the server and the trainer (waiting for a run in progress), frees. */
 void wf_serving_stop(wf_serving *s);
