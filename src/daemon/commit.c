@@ -60,6 +60,8 @@ static int write_change(void *ctx, const wf_change *c)
 
 int wf_daemon_commit(wf_daemon *d)
 {
+    if (d->failed)
+        return WF_ESTATE;
     int rc = ensure_batch(d, &d->error);
     if (rc == 0)
         rc = wf_pipeline_take_changes(d->p, write_change, d);
@@ -68,8 +70,10 @@ int wf_daemon_commit(wf_daemon *d)
     else
         wf_store_rollback(d->store);
     d->last_commit = wf_daemon_clock();
-    if (rc < 0)
+    if (rc < 0) {
+        d->failed = 1;
         return rc;
+    }
     for (size_t i = 0; i < d->n_tags; i++)
         wf_source_done(d->src, d->tags[i]);
     d->committed += d->n_tags;

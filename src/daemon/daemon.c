@@ -118,7 +118,7 @@ static void reload_if_asked(const wf_daemon_opts *o)
 static int run_loop(wf_daemon *d, const wf_daemon_opts *o)
 {
     int rc = 0;
-    while (rc == 0 && !*o->stop && !d->fatal) {
+    while (rc == 0 && !*o->stop && !d->failed) {
         reload_if_asked(o);
         rc = step(d);
         if (o->stop_after && d->committed >= o->stop_after && !d->caught_up) {
@@ -129,7 +129,9 @@ static int run_loop(wf_daemon *d, const wf_daemon_opts *o)
                 wf_trainer_request(d->serving.trainer, "caught up");
         }
     }
-    return rc == 0 && d->fatal ? WF_EIO : rc;
+    if (rc < 0)
+        d->failed = 1;
+    return rc == 0 && d->failed ? WF_EIO : rc;
 }
 
 static void report(const wf_daemon *d, const wf_daemon_opts *o, double started)

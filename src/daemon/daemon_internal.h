@@ -31,7 +31,11 @@ typedef struct wf_daemon {
     int drain_deadline_ms;
     double last_commit, last_tick;
     wf_error error; /* why the loop stopped */
-    int fatal;      /* a commit inside a rebalance failed */
+    /* A commit, the sink or the pipeline failed: nothing is committed any
+     * more (not even by the source's drain on close), so no offset moves
+     * past work that was rolled back; a restart replays from the last
+     * commit. */
+    int failed;
 } wf_daemon;
 
 double wf_daemon_clock(void);
@@ -46,7 +50,8 @@ void wf_daemon_free(wf_daemon *d);
 wf_sample_sink wf_daemon_sink(wf_daemon *d);
 int wf_daemon_quota_take(void *ctx, const wf_candidate *c);
 /* Writes the pipeline's changes, commits the batch, then hands the offsets
- * of the messages fed before it back to the source. */
+ * of the messages fed before it back to the source. After a failure it
+ * commits nothing and returns WF_ESTATE. */
 int wf_daemon_commit(wf_daemon *d);
 /* Pumps the judge until nothing is in flight or deadline_ms passes. */
 void wf_daemon_settle(wf_daemon *d, int deadline_ms);

@@ -43,10 +43,12 @@ static int restore(wf_daemon *d, wf_error *err)
 static void drain(void *ctx)
 {
     wf_daemon *d = ctx;
+    if (d->failed)
+        return; /* nothing more is committed: the offsets stay where they were */
     wf_daemon_settle(d, d->drain_deadline_ms);
     if (wf_daemon_commit(d) < 0) {
         wf_log(WF_LOG_ERROR, "commit before rebalance failed", "error", d->error.msg, NULL);
-        d->fatal = 1;
+        d->failed = 1;
     }
 }
 

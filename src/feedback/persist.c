@@ -255,19 +255,25 @@ int wf_pipeline_restore_turn(wf_pipeline *p, const char *state, size_t len, wf_e
     p->track = track;
     int rc = u ? load_turn(u, doc, conversation_id) : WF_ECORRUPT;
     json_decref(doc);
-    if (rc == 0 && u->state == TURN_JUDGING) {
-        u->need = u->is_refusal ? 2 : 1;
-        rc = wf_submit(p, u, WF_TASK_FEEDBACK);
-        if (rc == 0 && u->is_refusal)
-            rc = wf_submit(p, u, WF_TASK_REFUSAL);
-    }
-    if (rc < 0 && u)
-        u->state = TURN_FINISHED; /* unusable: the next resolve drops it */
-    else if (rc == 0 && u->state == TURN_NEUTRAL)
-        p->stats.neutral_waiting++;
-    if (rc < 0)
+    if (rc < 0) {
+        if (u)
+            u->state = TURN_FINISHED; /* unusable, and no verdict is out: dropped */
         return wf_error_set(err, rc, "a stored pending turn is %s",
                             rc == WF_ENOMEM ? "too large for memory" : "corrupt");
+    }
+    if (u->state == TURN_NEUTRAL)
+        p->stats.neutral_waiting++;
+    if (u->state != TURN_JUDGING)
+        return 0;
+    /* A verdict applied inside wf_submit (a judge that fails at once) may
+     * finish and free the turn: nothing is read from it afterwards. */
+    int refusal = u->is_refusal;
+    u->need = refusal ? 2 : 1;
+    rc = wf_submit(p, u, WF_TASK_FEEDBACK);
+    if (rc == 0 && refusal)
+        rc = wf_submit(p, u, WF_TASK_REFUSAL);
+    if (rc < 0)
+        return wf_error_set(err, rc, "out of memory resubmitting a stored turn");
     return 0;
 }
 
@@ -278,7 +284,9 @@ void wf_pipeline_restore_done(wf_pipeline *p)
         convwork *cw = p->cw_buckets[i];
         while (cw) {
             convwork *next = cw->hnext;
-            if (strncmp(cw->key, "snap:", prefix) == 0)
+            /* Snapshots are complete, and a message-event conversation that
+             * left the table (expired) will see no further turns. */
+            if (strncmp(cw->key, "snap:", prefix) == 0 || !wf_session_has(p->sessions, cw->key))
                 wf_cw_close(p, cw);
             else
                 wf_turns_resolve(p, cw);

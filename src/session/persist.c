@@ -88,17 +88,22 @@ int wf_session_take_changes(wf_session_table *t, wf_session_change_fn fn, void *
     return rc;
 }
 
+/* A state saved under a larger session.max_messages keeps its newest
+ * messages; the older ones count as pushed out of the ring. */
 static int restore_msgs(wf_session_table *t, conv *c, json_t *msgs)
 {
     size_t n = json_array_size(msgs);
-    if (n > t->max_messages)
-        return WF_ECORRUPT;
+    size_t skip = n > t->max_messages ? n - t->max_messages : 0;
     for (size_t i = 0; i < n; i++) {
         json_t *m = json_array_get(msgs, i);
         const char *role = json_string_value(json_array_get(m, 0));
         const char *content = json_string_value(json_array_get(m, 1));
         if (!role || !content || !json_is_integer(json_array_get(m, 2)))
             return WF_ECORRUPT;
+        if (i < skip) {
+            c->dropped += wf_role_is_user(role) || wf_role_is_assistant(role);
+            continue;
+        }
         wf_kept_msg *k = &c->msgs[c->n_msgs];
         k->role = strdup(role);
         k->content = strdup(content);
@@ -144,13 +149,16 @@ int wf_session_restore(wf_session_table *t, const char *state, size_t len, int64
     int rc = c ? restore_meta(c, doc) : WF_ESTATE;
     if (rc == 0)
         rc = restore_msgs(t, c, json_object_get(doc, "msgs"));
-    if (c)
-        c->last_seen = last_seen;
-    json_decref(doc);
     if (rc == WF_ESTATE)
-        return wf_error_set(err, rc, "conversation '%s' restored twice", id);
-    if (rc < 0)
-        return wf_error_set(err, rc, "stored state of conversation '%s' is %s", id,
-                            rc == WF_ENOMEM ? "too large for memory" : "corrupt");
-    return 0;
+        wf_error_set(err, rc, "conversation '%.100s' restored twice", id);
+    else if (rc < 0)
+        wf_error_set(err, rc, "stored state of conversation '%.100s' is %s", id,
+                     rc == WF_ENOMEM ? "too large for memory" : "corrupt");
+    json_decref(doc);
+    /* A half-restored conversation would lose its history silently. */
+    if (rc < 0 && c)
+        wf_session_remove(t, c);
+    else if (c)
+        c->last_seen = last_seen;
+    return rc;
 }

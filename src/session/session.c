@@ -103,17 +103,27 @@ conv *wf_session_find(const wf_session_table *t, const char *id)
     return *find_slot(t, id);
 }
 
+void wf_session_remove(wf_session_table *t, conv *c)
+{
+    conv **slot = find_slot(t, c->id);
+    *slot = c->hnext;
+    lru_unlink(t, c);
+    t->count--;
+    conv_free(c);
+}
+
 static void evict(wf_session_table *t, conv *c, wf_session_note why)
 {
     if (!c->changed)
         wf_session_note_change(t, NULL, c->id);
     if (t->on_evict)
         t->on_evict(t->ctx, c->id, why);
-    conv **slot = find_slot(t, c->id);
-    *slot = c->hnext;
-    lru_unlink(t, c);
-    t->count--;
-    conv_free(c);
+    wf_session_remove(t, c);
+}
+
+int wf_session_has(const wf_session_table *t, const char *conversation_id)
+{
+    return *find_slot(t, conversation_id) != NULL;
 }
 
 void wf_session_table_free(wf_session_table *t)
@@ -219,10 +229,10 @@ static long last_dialogue_msg(const conv *c, size_t end)
 static wf_candidate *build_candidate(const conv *c, long ai, const char *feedback,
                                      int64_t created_at, int *overflow)
 {
+    /* Messages pushed out of the ring (the query itself, when many tool or
+     * system messages followed it) leave the history incomplete. */
     long qi = last_dialogue_msg(c, (size_t)ai);
-    if (qi < 0 || !c->msgs[qi].is_user)
-        return NULL;
-    *overflow = c->dropped > 0;
+    *overflow = c->dropped > 0 || qi < 0 || !c->msgs[qi].is_user;
     if (*overflow)
         return NULL;
     wf_msg hist[c->n_msgs ? c->n_msgs : 1];

@@ -65,6 +65,8 @@ void wf_session_expire(wf_session_table *t, int64_t now);
 void wf_session_clear(wf_session_table *t);
 
 size_t wf_session_count(const wf_session_table *t);
+/* 1 when the conversation is in the table. */
+int wf_session_has(const wf_session_table *t, const char *conversation_id);
 
 /* ---- persistence: the daemon writes changed conversations at each commit ---- */
 

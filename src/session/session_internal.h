@@ -39,6 +39,8 @@ struct wf_session_table {
 conv *wf_session_find(const wf_session_table *t, const char *id);
 /* A new, empty conversation at the head of the LRU (evicting when full). */
 conv *wf_session_insert(wf_session_table *t, const char *id);
+/* Unlinks and frees c, telling nobody (a restore that failed). */
+void wf_session_remove(wf_session_table *t, conv *c);
 /* Lists conversation id as changed (c may be NULL for one leaving). */
 void wf_session_note_change(wf_session_table *t, conv *c, const char *id);
 

@@ -15,12 +15,14 @@ typedef struct fake_judge {
     wf_verdict queue[1024];
     size_t n;
     int park;
+    int refuse; /* submit fails at once, as a judge out of memory does */
 } fake_judge;
 
 static int fake_submit(wf_judge *j, const wf_judge_request *r, wf_error *err)
 {
-    (void)err;
     fake_judge *f = j->impl;
+    if (f->refuse)
+        return wf_error_set(err, WF_EINVAL, "judge refuses");
     wf_verdict v = {.tag = r->tag, .task = r->task, .source = WF_SRC_LLM};
     v.status = f->park ? WF_VERDICT_PARKED : WF_VERDICT_OK;
     v.level = r->feedback[0] == 'L' ? r->feedback[1] - '0' : 3;
@@ -247,11 +249,70 @@ static void test_store_empties_when_done(void **state)
     wf_config_free(r.cfg);
 }
 
+/* Restored turns whose conversation is no longer in the table (it expired
+ * before the restart) are decided at once, and a judge that refuses the
+ * resubmission drops the turn cleanly. */
+static void test_restore_orphans_and_refusing_judge(void **state)
+{
+    (void)state;
+    store s = {0};
+    run r;
+    run_start(&r, &s, 1); /* parked: turn 1 stays awaiting its verdict */
+    for (int i = 0; i < 5; i++)
+        run_feed(&r, events[i]);
+    run_crash(&r, &s);
+    for (int i = 0; i < s.n; i++) /* the conversation expired: only turns remain */
+        if (s.rows[i].kind == WF_CHANGE_CONVERSATION) {
+            free(s.rows[i].state);
+            s.rows[i--] = s.rows[--s.n];
+        }
+    memset(&r, 0, sizeof r);
+    r.cfg = wf_config_new();
+    r.fj.refuse = 1;
+    r.judge = (wf_judge){&fake_ops, &r.fj};
+    wf_error err;
+    r.p = wf_pipeline_new(r.cfg, &r.judge, (wf_sample_sink){put_sample, &s}, &err);
+    wf_pipeline_track_changes(r.p);
+    for (int i = 0; i < s.n; i++)
+        wf_pipeline_restore_turn(r.p, s.rows[i].state, strlen(s.rows[i].state), &err);
+    wf_pipeline_restore_done(r.p);
+    const wf_pipeline_stats *st = wf_pipeline_get_stats(r.p);
+    assert_int_equal(st->neutral_waiting, 0);
+    assert_int_equal(st->drops[WF_DROP_JUDGE_FAILED], 2);
+    assert_int_equal(s.n_samples, 0);
+    assert_int_equal(wf_pipeline_take_changes(r.p, write_change, &s), 0);
+    assert_int_equal(s.n, 0); /* nothing left pending in the store */
+    wf_pipeline_free(r.p);
+    wf_config_free(r.cfg);
+
+    /* A neutral turn of an expired conversation: its window is closed. */
+    store t = {0};
+    run_start(&r, &t, 0);
+    for (int i = 0; i < 3; i++)
+        run_feed(&r, events[i]);
+    run_crash(&r, &t);
+    for (int i = 0; i < t.n; i++)
+        if (t.rows[i].kind == WF_CHANGE_CONVERSATION) {
+            free(t.rows[i].state);
+            t.rows[i--] = t.rows[--t.n];
+        }
+    assert_int_equal(t.n, 1);
+    run_start(&r, &t, 0);
+    st = wf_pipeline_get_stats(r.p);
+    assert_int_equal(st->neutral_waiting, 0);
+    assert_int_equal(st->hindsight[WF_HS_EXPIRED], 1);
+    assert_int_equal(wf_pipeline_take_changes(r.p, write_change, &t), 0);
+    assert_int_equal(t.n, 0);
+    wf_pipeline_free(r.p);
+    wf_config_free(r.cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_restart_after_every_record),
         cmocka_unit_test(test_store_empties_when_done),
+        cmocka_unit_test(test_restore_orphans_and_refusing_judge),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

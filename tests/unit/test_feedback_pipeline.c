@@ -383,6 +383,24 @@ static void test_bad_records_and_reordered_verdicts(void **state)
     teardown_fx(fx);
 }
 
+/* Tool messages after a query push it out of the conversation's ring: the
+ * turn counts as history_too_long, and the record is no error. */
+static void test_query_pushed_out_of_state(void **state)
+{
+    (void)state;
+    fixture *fx = setup(NULL);
+    char b[1024];
+    feed(fx, message(b, "t1", 0, "user", Q));
+    feed(fx, message(b, "t1", 1, "assistant", R));
+    for (int i = 0; i < 63; i++)
+        feed(fx, message(b, "t1", 2 + i, "tool", "{\\\"result\\\": 42}"));
+    feed(fx, message(b, "t1", 65, "user", "L5 thanks, that works now"));
+    finish(fx);
+    assert_int_equal(fx->out.n, 0);
+    assert_int_equal(wf_pipeline_get_stats(fx->p)->drops[WF_DROP_HISTORY_TOO_LONG], 1);
+    teardown_fx(fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -395,6 +413,7 @@ int main(void)
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_quota_and_failures),
         cmocka_unit_test(test_bad_records_and_reordered_verdicts),
+        cmocka_unit_test(test_query_pushed_out_of_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
