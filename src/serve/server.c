@@ -131,15 +131,22 @@ static enum MHD_Result begin(wf_server *s, struct MHD_Connection *c, const char 
     return st ? wf_serve_reply_error(s, c, r->ep, st, msg) : MHD_YES;
 }
 
-/* Bodies without a Content-Length (chunked) are checked as they arrive; the
- * rest of an oversized one is drained and dropped. */
+/* Only the scoring endpoints read a body; others are drained unbuffered.
+ * Bodies without a Content-Length (chunked) are checked as they arrive; the
+ * rest of an oversized one is drained and dropped, and its request stops
+ * counting against server.max_concurrent at once, so a slow oversized upload
+ * cannot hold a scoring place. */
 static void take(wf_server *s, wf_serve_req *r, const char *data, size_t n)
 {
-    if (r->too_big)
+    if (r->too_big || (r->ep != WF_EP_GET_REWARD && r->ep != WF_EP_SCORE))
         return;
     if (r->body.len + n > s->max_body) {
         r->too_big = 1;
         wf_strbuf_free(&r->body);
+        if (r->counted) {
+            atomic_fetch_sub(&s->inflight, 1);
+            r->counted = 0;
+        }
         return;
     }
     wf_strbuf_append(&r->body, data, n);
