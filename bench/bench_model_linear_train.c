@@ -42,7 +42,14 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < n; i++)
         ex[i] = (wf_example){{.query = words(50, &s), .response = words(200, &s)},
                              (int)(rnd(&s) % 4) + 1};
-    wf_train_opts o = {WF_HEAD_CORAL, 42, epochs, 64, 2, 20, 0.5, 1e-6};
+    wf_train_opts o = {.head = WF_HEAD_CORAL,
+                       .seed = 42,
+                       .epochs = epochs,
+                       .batch = 64,
+                       .patience = 2,
+                       .hash_bits = 20,
+                       .lr = 0.5,
+                       .l2 = 1e-6};
     wf_model *m;
     wf_train_report rep;
     wf_error err = {0};

@@ -6,7 +6,8 @@
  *
  * A wf_model is owned by whoever loaded or trained it (wf_model_free); once
  * built it is read-only, so any number of threads may score with it at once.
- * Backends: "linear" (plugins/model_linear), later "transformer". */
+ * Backends: "linear" (plugins/model_linear) and "transformer" (a Hugging
+ * Face base model with LoRA adapters and an ordinal head; src/models). */
 #ifndef WILDFEED_MODEL_H
 #define WILDFEED_MODEL_H
 
@@ -86,9 +87,24 @@ typedef struct wf_train_opts {
     uint64_t seed;
     int epochs, batch, patience, hash_bits;
     double lr, l2;
+    /* The transformer backend (model.base, model.max_len, model.device,
+     * model.token_budget, model.lora.*, train.lora.*). The strings are
+     * borrowed: from the wf_config they were read from, which must outlive
+     * the options, or from the caller. max_len and token_budget 0 and
+     * device NULL mean the keys' defaults (4096, 16384, auto), lora_targets
+     * NULL all projections; the other values must be set (as the keys'
+     * bounds allow), and base is required. */
+    const char *base;         /* Hugging Face model directory */
+    const char *device;       /* "auto", "cpu" or "cuda" */
+    const char *lora_targets; /* comma-separated projection names, or "all" */
+    size_t max_len, token_budget;
+    int lora_rank;
+    double lora_alpha, lora_dropout;
+    double lora_lr, lora_warmup_ratio, lora_weight_decay, lora_max_grad_norm;
+    int lora_epochs, lora_micro_batch, lora_accum;
 } wf_train_opts;
 
-/* The model.* and train.* keys of cfg. */
+/* The model.* and train.* keys of cfg (strings borrowed from cfg). */
 void wf_train_opts_from_config(wf_train_opts *o, const wf_config *cfg);
 
 typedef struct wf_train_report {
@@ -108,5 +124,13 @@ int wf_model_train(const char *kind, const wf_example *train, size_t n_train,
 /* Loads the model in dir (its meta.json names the backend). Weight files are
  * validated before use; a corrupt or truncated file is an error. */
 int wf_model_load_dir(const char *dir, wf_model **out, wf_error *err);
+
+/* wf_model_load_dir for a hot swap: when like (borrowed, may be NULL) is a
+ * transformer over the same base (same directory, same config.json sha256)
+ * the new model shares like's base (tokenizer, weights, GPU copy) instead
+ * of reading it again, and only its adapters and head are read. The shared
+ * base is reference-counted, so like may be freed before or after *out.
+ * Other backends ignore like. */
+int wf_model_load_dir_like(const char *dir, const wf_model *like, wf_model **out, wf_error *err);
 
 #endif

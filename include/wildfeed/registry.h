@@ -76,6 +76,11 @@ int wf_registry_meta(wf_registry *r, const char *version, wf_model_meta *out, wf
  * caller's. meta may be NULL. */
 int wf_registry_load(wf_registry *r, const char *version, wf_model **out, wf_model_meta *meta,
                      wf_error *err);
+/* wf_registry_load through wf_model_load_dir_like: the loaded version may
+ * share like's base (a hot swap reads only adapters and head). like is
+ * borrowed and may be NULL. */
+int wf_registry_load_like(wf_registry *r, const char *version, const wf_model *like, wf_model **out,
+                          wf_model_meta *meta, wf_error *err);
 
 /* Every stored version, oldest first; *out malloc'd for the caller (NULL when
  * n is 0). Folders with an unreadable meta.json are skipped. */

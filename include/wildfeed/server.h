@@ -36,7 +36,14 @@ typedef struct wf_server wf_server;
 
 /* Starts listening on server.listen ("host:port"; port 0 picks a free one)
  * with server.threads threads and the server.max_* limits, and registers the
- * server's metrics collector. hooks may be NULL (all three endpoints 404). */
+ * server's metrics collector. hooks may be NULL (all three endpoints 404).
+ *
+ * Limits: a body over server.max_body_bytes is answered 413 and its
+ * connection closed, before it is read when its Content-Length says so, else
+ * as soon as it grows past the limit (the rest is never read). Connections
+ * over server.max_connections wait unaccepted until one closes; those over
+ * server.max_connections_per_ip (0: none) are closed at once. WF_EINVAL when
+ * server.max_connections is below server.threads. */
 int wf_server_start(const wf_config *cfg, wf_model_slot *slot, const wf_server_hooks *hooks,
                     wf_server **out, wf_error *err);
 /* The port actually bound. */

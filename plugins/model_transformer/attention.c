@@ -17,7 +17,7 @@ size_t wf_tf_attention_scratch(const wf_tf_config *c, size_t longest)
 }
 
 /* Row i of each head's block sees keys 0..first + i; the rest get weight 0. */
-static void causal_softmax(float *s, size_t rows, size_t block, size_t cols, size_t first)
+void wf_tf_causal_softmax(float *s, size_t rows, size_t block, size_t cols, size_t first)
 {
     for (size_t i = 0; i < rows; i++) {
         float *row = s + i * cols;
@@ -39,7 +39,7 @@ static void causal_softmax(float *s, size_t rows, size_t block, size_t cols, siz
 
 /* Copies rows rows of the group heads starting at src (row stride stride)
  * into stacked [group * rows, hd] form. */
-static void stack_heads(const float *src, size_t stride, float *dst, size_t rows, int group, int hd)
+void wf_tf_stack_heads(const float *src, size_t stride, float *dst, size_t rows, int group, int hd)
 {
     for (int g = 0; g < group; g++)
         for (size_t r = 0; r < rows; r++)
@@ -48,8 +48,8 @@ static void stack_heads(const float *src, size_t stride, float *dst, size_t rows
 }
 
 /* The inverse of stack_heads. */
-static void unstack_heads(const float *src, float *dst, size_t stride, size_t rows, int group,
-                          int hd)
+void wf_tf_unstack_heads(const float *src, float *dst, size_t stride, size_t rows, int group,
+                         int hd)
 {
     for (int g = 0; g < group; g++)
         for (size_t r = 0; r < rows; r++)
@@ -71,13 +71,13 @@ void wf_tf_attention(const wf_tf_config *c, const float *q, const float *k, cons
         for (size_t r0 = 0; r0 < len; r0 += WF_TF_ATTN_BLOCK) {
             size_t rows = len - r0 < WF_TF_ATTN_BLOCK ? len - r0 : WF_TF_ATTN_BLOCK;
             size_t cols = r0 + rows, m = (size_t)group * rows; /* later keys are masked */
-            stack_heads(q + r0 * qs + h0, qs, qbuf, rows, group, hd);
+            wf_tf_stack_heads(q + r0 * qs + h0, qs, qbuf, rows, group, hd);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)m, (blasint)cols, hd,
                         scale, qbuf, hd, kp, (blasint)ks, 0.0f, scores, (blasint)cols);
-            causal_softmax(scores, m, rows, cols, r0);
+            wf_tf_causal_softmax(scores, m, rows, cols, r0);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)m, hd, (blasint)cols,
                         1.0f, scores, (blasint)cols, vp, (blasint)ks, 0.0f, obuf, hd);
-            unstack_heads(obuf, out + r0 * qs + h0, qs, rows, group, hd);
+            wf_tf_unstack_heads(obuf, out + r0 * qs + h0, qs, rows, group, hd);
         }
     }
 }

@@ -132,24 +132,25 @@ static int parse_dims(const json_t *root, wf_tf_config *c, const char *what, wf_
     return 0;
 }
 
-static int parse_rope_scaling(const json_t *root, wf_tf_rope *r, const char *what, wf_error *err)
+/* The scaling block: "rope_scaling" (transformers 4), or "rope_parameters"
+ * (transformers 5, which moves rope_theta into it too). */
+static int parse_rope_scaling(const json_t *s, const char *name, wf_tf_rope *r, const char *what,
+                              wf_error *err)
 {
-    const json_t *s = json_object_get(root, "rope_scaling");
     if (!s || json_is_null(s))
         return 0;
     if (!json_is_object(s))
-        return wf_error_set(err, WF_EINVAL, "%s: \"rope_scaling\" must be an object or null", what);
+        return wf_error_set(err, WF_EINVAL, "%s: \"%s\" must be an object or null", what, name);
     const json_t *t = json_object_get(s, "rope_type");
     if (!t)
         t = json_object_get(s, "type");
     const char *type = json_string_value(t);
     if (!type)
-        return wf_error_set(err, WF_EINVAL, "%s: \"rope_scaling.rope_type\" must be a string",
-                            what);
+        return wf_error_set(err, WF_EINVAL, "%s: \"%s.rope_type\" must be a string", what, name);
     if (strcmp(type, "default") == 0)
         return 0;
     char key[320];
-    snprintf(key, sizeof key, "%.256s: rope_scaling", what);
+    snprintf(key, sizeof key, "%.256s: %s", what, name);
     int rc = get_num(s, "factor", 0.0, 1e6, NAN, &r->factor, key, err);
     if (strcmp(type, "linear") == 0) {
         r->kind = WF_TF_ROPE_LINEAR;
@@ -157,9 +158,9 @@ static int parse_rope_scaling(const json_t *root, wf_tf_rope *r, const char *wha
     }
     if (strcmp(type, "llama3") != 0)
         return wf_error_set(err, WF_EINVAL,
-                            "%s: \"rope_scaling.rope_type\" \"%.32s\" is unsupported (default, "
-                            "linear, llama3)",
-                            what, type);
+                            "%s: \"%s.rope_type\" \"%.32s\" is unsupported (default, linear, "
+                            "llama3)",
+                            what, name, type);
     r->kind = WF_TF_ROPE_LLAMA3;
     if (rc || (rc = get_num(s, "low_freq_factor", 0.0, 1e6, NAN, &r->low_freq_factor, key, err)) ||
         (rc = get_num(s, "high_freq_factor", 0.0, 1e6, NAN, &r->high_freq_factor, key, err)) ||
@@ -168,9 +169,24 @@ static int parse_rope_scaling(const json_t *root, wf_tf_rope *r, const char *wha
         return rc;
     if (r->high_freq_factor <= r->low_freq_factor)
         return wf_error_set(err, WF_EINVAL,
-                            "%s: \"rope_scaling.high_freq_factor\" must exceed low_freq_factor",
-                            what);
+                            "%s: \"%s.high_freq_factor\" must exceed low_freq_factor", what, name);
     return 0;
+}
+
+static int parse_rope(const json_t *root, wf_tf_rope *r, const char *what, wf_error *err)
+{
+    int rc = get_num(root, "rope_theta", 0.0, 1e12, 10000.0, &r->theta, what, err);
+    const json_t *params = json_object_get(root, "rope_parameters");
+    if (rc || !params || json_is_null(params))
+        return rc ? rc
+                  : parse_rope_scaling(json_object_get(root, "rope_scaling"), "rope_scaling", r,
+                                       what, err);
+    char key[320];
+    snprintf(key, sizeof key, "%.256s: rope_parameters", what);
+    if (json_is_object(params) &&
+        (rc = get_num(params, "rope_theta", 0.0, 1e12, r->theta, &r->theta, key, err)))
+        return rc;
+    return parse_rope_scaling(params, "rope_parameters", r, what, err);
 }
 
 static int parse_labels(const json_t *root, wf_tf_config *c, const char *what, wf_error *err)
@@ -219,8 +235,7 @@ static int parse_root(const json_t *root, wf_tf_config *c, const char *what, wf_
         return wf_error_set(err, WF_EPARSE, "%s: not a JSON object", what);
     if ((rc = parse_arch(root, c, what, err)) || (rc = parse_dims(root, c, what, err)) ||
         (rc = get_num(root, "rms_norm_eps", 0.0, 1.0, 1e-6, &c->rms_eps, what, err)) ||
-        (rc = get_num(root, "rope_theta", 0.0, 1e12, 10000.0, &c->rope.theta, what, err)) ||
-        (rc = parse_rope_scaling(root, &c->rope, what, err)) ||
+        (rc = parse_rope(root, &c->rope, what, err)) ||
         (rc = get_bool(root, "tie_word_embeddings", 0, &c->tie_word_embeddings, what, err)) ||
         (rc = parse_labels(root, c, what, err)) || (rc = parse_unsupported(root, what, err)))
         return rc;

@@ -31,12 +31,17 @@ static int publish(void *ctx, const char *version, wf_model *m, wf_error *err)
 }
 
 /* Loads a stored version and makes it the active one (admin endpoint and
- * start-up). A version that fails to load changes nothing. */
+ * start-up). A version that fails to load changes nothing. The model being
+ * served is held meanwhile so that the new one can share its base: a
+ * transformer swap then reads only adapters and head. */
 static int activate(void *ctx, const char *version, wf_error *err)
 {
     wf_serving *s = ctx;
     wf_model *m = NULL;
-    int rc = wf_registry_load(s->registry, version, &m, NULL, err);
+    const wf_model_ref *cur = wf_model_slot_acquire(s->slot);
+    int rc = wf_registry_load_like(s->registry, version, cur ? cur->model : NULL, &m, NULL, err);
+    if (cur)
+        wf_model_slot_release(s->slot, cur);
     return rc == 0 ? publish(s, version, m, err) : rc;
 }
 

@@ -80,4 +80,19 @@ void wf_train_opts_from_config(wf_train_opts *o, const wf_config *cfg)
     o->hash_bits = (int)wf_config_int(cfg, "model.hash_bits");
     o->lr = wf_config_double(cfg, "train.lr");
     o->l2 = wf_config_double(cfg, "train.l2");
+    o->base = wf_config_str(cfg, "model.base");
+    o->device = wf_config_str(cfg, "model.device");
+    o->lora_targets = wf_config_str(cfg, "model.lora.targets");
+    o->max_len = (size_t)wf_config_int(cfg, "model.max_len");
+    o->token_budget = (size_t)wf_config_int(cfg, "model.token_budget");
+    o->lora_rank = (int)wf_config_int(cfg, "model.lora.rank");
+    o->lora_alpha = wf_config_double(cfg, "model.lora.alpha");
+    o->lora_dropout = wf_config_double(cfg, "model.lora.dropout");
+    o->lora_lr = wf_config_double(cfg, "train.lora.lr");
+    o->lora_epochs = (int)wf_config_int(cfg, "train.lora.epochs");
+    o->lora_micro_batch = (int)wf_config_int(cfg, "train.lora.micro_batch");
+    o->lora_accum = (int)wf_config_int(cfg, "train.lora.accum");
+    o->lora_warmup_ratio = wf_config_double(cfg, "train.lora.warmup_ratio");
+    o->lora_weight_decay = wf_config_double(cfg, "train.lora.weight_decay");
+    o->lora_max_grad_norm = wf_config_double(cfg, "train.lora.max_grad_norm");
 }

@@ -9,20 +9,30 @@
 
 #include "model/sha256.h"
 #include "model_linear/linear.h"
+#include "models/tf_backend.h"
 #include "wildfeed/model.h"
 
 typedef struct backend {
     const char *kind;
     const char *const *files; /* weight files the loader reads */
-    int (*load)(const char *dir, wf_model **out, wf_error *err);
+    /* like: the model being served, whose parts the new one may share */
+    int (*load)(const char *dir, const wf_model *like, wf_model **out, wf_error *err);
     int (*train)(const wf_example *train, size_t n_train, const wf_example *eval, size_t n_eval,
                  const wf_train_opts *o, wf_model **out, wf_train_report *report, wf_error *err);
 } backend;
 
 static const char *const linear_files[] = {WF_LIN_FILE, NULL};
 
+/* A linear model is a few megabytes: nothing is worth sharing. */
+static int linear_load(const char *dir, const wf_model *like, wf_model **out, wf_error *err)
+{
+    (void)like;
+    return wf_linear_load(dir, out, err);
+}
+
 static const backend backends[] = {
-    {"linear", linear_files, wf_linear_load, wf_linear_train},
+    {"linear", linear_files, linear_load, wf_linear_train},
+    {"transformer", wf_transformer_files, wf_transformer_load, wf_transformer_train},
 };
 
 static int find_backend(const char *kind, const backend **out, wf_error *err)
@@ -32,9 +42,6 @@ static int find_backend(const char *kind, const backend **out, wf_error *err)
             *out = &backends[i];
             return 0;
         }
-    if (kind && strcmp(kind, "transformer") == 0)
-        return wf_error_set(err, WF_EINVAL,
-                            "model kind \"transformer\": not available in this build");
     return wf_error_set(err, WF_EINVAL, "unknown model kind \"%s\"", kind ? kind : "(none)");
 }
 
@@ -92,6 +99,11 @@ static int check_files(const char *dir, json_t *files, const backend *b, wf_erro
 
 int wf_model_load_dir(const char *dir, wf_model **out, wf_error *err)
 {
+    return wf_model_load_dir_like(dir, NULL, out, err);
+}
+
+int wf_model_load_dir_like(const char *dir, const wf_model *like, wf_model **out, wf_error *err)
+{
     *out = NULL;
     char path[4096];
     if ((size_t)snprintf(path, sizeof path, "%s/meta.json", dir) >= sizeof path)
@@ -109,5 +121,5 @@ int wf_model_load_dir(const char *dir, wf_model **out, wf_error *err)
     if (!rc)
         rc = check_files(dir, json_object_get(meta, "files"), b, err);
     json_decref(meta);
-    return rc ? rc : b->load(dir, out, err);
+    return rc ? rc : b->load(dir, like, out, err);
 }

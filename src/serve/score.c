@@ -35,7 +35,9 @@ static unsigned score_batch(wf_server *s, wf_ep ep, const wf_serve_batch *b, wf_
     if (rc < 0) {
         wf_strbuf_reset(out);
         wf_serve_render_error(out, e.code ? e.msg : "the model gave a non-finite score");
-        st = MHD_HTTP_INTERNAL_SERVER_ERROR;
+        /* WF_EINVAL: the model refuses an input (say, a response longer than
+         * its maximum length); the client must change it, not retry. */
+        st = e.code == WF_EINVAL ? MHD_HTTP_UNPROCESSABLE_CONTENT : MHD_HTTP_INTERNAL_SERVER_ERROR;
     }
     wf_model_slot_release(s->slot, ref);
     free(logits);
@@ -49,6 +51,8 @@ enum MHD_Result wf_serve_score(wf_server *s, struct MHD_Connection *c, wf_serve_
     const char *body = r->body.data ? r->body.data : "";
     int rc = r->ep == WF_EP_SCORE ? wf_serve_parse_score(body, r->body.len, s->max_items, &b, &e)
                                   : wf_serve_parse_rewards(body, r->body.len, s->max_items, &b, &e);
+    if (rc == WF_EINVAL)
+        wf_serve_refused(&s->stats, WF_REFUSE_ITEMS);
     if (rc < 0)
         return wf_serve_reply_error(s, c, r->ep, parse_status(rc), e.msg);
     wf_strbuf out;

@@ -28,8 +28,19 @@ typedef enum wf_ep {
 /* The status codes the server answers, for the counters. */
 #define WF_SERVE_STATUSES 13
 
+/* Why the server refused a request before handling it, for
+ * wf_server_refused_total. */
+typedef enum wf_refusal {
+    WF_REFUSE_BODY_DECLARED = 0, /* Content-Length over server.max_body_bytes */
+    WF_REFUSE_BODY_STREAMED,     /* the body grew over it while arriving */
+    WF_REFUSE_ITEMS,             /* more than server.max_items inputs */
+    WF_REFUSE_CONCURRENCY,       /* server.max_concurrent scoring requests running */
+    WF_REFUSE_COUNT
+} wf_refusal;
+
 typedef struct wf_serve_stats {
     _Atomic uint64_t requests[WF_EP_COUNT][WF_SERVE_STATUSES];
+    _Atomic uint64_t refused[WF_REFUSE_COUNT];
     _Atomic uint64_t items[2]; /* inputs scored: get_reward, score */
     wf_histogram latency[2];   /* seconds per scoring request, same order */
 } wf_serve_stats;
@@ -42,7 +53,8 @@ struct wf_server {
     size_t token_len;
     size_t max_body, max_items;
     long max_concurrent;
-    _Atomic long inflight; /* scoring requests accepted and not yet completed */
+    _Atomic long inflight;    /* scoring requests accepted and not yet completed */
+    _Atomic long connections; /* client connections open */
     int port;
     int metrics_handle;
     wf_serve_stats stats;
@@ -52,10 +64,10 @@ struct wf_server {
 typedef struct wf_serve_req {
     wf_ep ep;
     char version[129]; /* activate: the version named in the path (<= 128 chars) */
-    wf_strbuf body;
-    int too_big;
-    int counted; /* holds one of the max_concurrent places */
-    double t0;   /* monotonic seconds at the start */
+    wf_strbuf body;    /* kept for the scoring endpoints only */
+    size_t received;   /* body bytes so far, whatever the endpoint */
+    int counted;       /* holds one of the max_concurrent places */
+    double t0;         /* monotonic seconds at the start */
 } wf_serve_req;
 
 /* Routing (route.c): the endpoint of url, WF_EP_OTHER when none; for the
@@ -83,6 +95,7 @@ unsigned wf_serve_check_token(const wf_server *s, struct MHD_Connection *c);
 
 /* Metrics (stats.c). */
 void wf_serve_count(wf_serve_stats *st, wf_ep ep, unsigned status);
+void wf_serve_refused(wf_serve_stats *st, wf_refusal why);
 void wf_serve_collect(void *ctx, wf_strbuf *out);
 
 #endif

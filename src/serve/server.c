@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 
 #include "serve/request.h"
@@ -76,6 +77,8 @@ static int hook_missing(const wf_server *s, wf_ep ep)
            (ep == WF_EP_RETRAIN && (!s->hooks.retrain || !s->token));
 }
 
+#define TOO_BIG "body larger than server.max_body_bytes"
+
 static int declared_too_big(const wf_server *s, struct MHD_Connection *c)
 {
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
@@ -88,7 +91,9 @@ static unsigned refuse(const char **msg, const char *why, unsigned status)
     return status;
 }
 
-/* What the request is answered before its body is read, or 0 to go on. */
+/* What the request is answered before its body is read, or 0 to go on.
+ * libmicrohttpd reads no body after such an answer and closes the connection
+ * once it is sent. */
 static unsigned precheck(wf_server *s, struct MHD_Connection *c, wf_serve_req *r,
                          const char *method, const char **msg)
 {
@@ -102,13 +107,16 @@ static unsigned precheck(wf_server *s, struct MHD_Connection *c, wf_serve_req *r
             return refuse(
                 msg, st == MHD_HTTP_UNAUTHORIZED ? "missing bearer token" : "invalid token", st);
     }
-    if (declared_too_big(s, c))
-        return refuse(msg, "body larger than server.max_body_bytes", MHD_HTTP_CONTENT_TOO_LARGE);
+    if (declared_too_big(s, c)) {
+        wf_serve_refused(&s->stats, WF_REFUSE_BODY_DECLARED);
+        return refuse(msg, TOO_BIG, MHD_HTTP_CONTENT_TOO_LARGE);
+    }
     if (r->ep == WF_EP_GET_REWARD || r->ep == WF_EP_SCORE) {
         /* Counted from the headers to the end, so the limit also bounds the
          * bodies being buffered. */
         if (atomic_fetch_add(&s->inflight, 1) >= s->max_concurrent) {
             atomic_fetch_sub(&s->inflight, 1);
+            wf_serve_refused(&s->stats, WF_REFUSE_CONCURRENCY);
             return refuse(msg, "too many concurrent requests", MHD_HTTP_TOO_MANY_REQUESTS);
         }
         r->counted = 1;
@@ -131,32 +139,62 @@ static enum MHD_Result begin(wf_server *s, struct MHD_Connection *c, const char 
     return st ? wf_serve_reply_error(s, c, r->ep, st, msg) : MHD_YES;
 }
 
-/* Only the scoring endpoints read a body; others are drained unbuffered.
- * Bodies without a Content-Length (chunked) are checked as they arrive; the
- * rest of an oversized one is drained and dropped, and its request stops
- * counting against server.max_concurrent at once, so a slow oversized upload
- * cannot hold a scoring place. */
-static void take(wf_server *s, wf_serve_req *r, const char *data, size_t n)
+/* Every endpoint's body counts against server.max_body_bytes (a chunked one
+ * has no Content-Length to check first); only the scoring endpoints keep it.
+ * 0 once the body is over the limit. */
+static int take(wf_server *s, wf_serve_req *r, const char *data, size_t n)
 {
-    if (r->too_big || (r->ep != WF_EP_GET_REWARD && r->ep != WF_EP_SCORE))
-        return;
-    if (r->body.len + n > s->max_body) {
-        r->too_big = 1;
-        wf_strbuf_free(&r->body);
-        if (r->counted) {
-            atomic_fetch_sub(&s->inflight, 1);
-            r->counted = 0;
-        }
-        return;
+    r->received += n;
+    if (r->received > s->max_body)
+        return 0;
+    if (r->ep == WF_EP_GET_REWARD || r->ep == WF_EP_SCORE)
+        wf_strbuf_append(&r->body, data, n);
+    return 1;
+}
+
+/* A body found too large while it arrives. libmicrohttpd (0.9.75) takes a
+ * response only before the body or after all of it, and an MHD_NO from the
+ * handler closes the connection without a word; reading the rest to answer
+ * afterwards would let a client stream without end. So the 413 is written
+ * here on the socket, which libmicrohttpd then closes unread: the client gets
+ * its answer and an EOF, and at most the socket buffers more of the body are
+ * received. The concurrency place is given back and the refusal counted
+ * first, so a client that has read the answer sees both. The server speaks
+ * plain HTTP only, so the socket carries the bytes as they are. */
+static enum MHD_Result refuse_streamed(wf_server *s, struct MHD_Connection *c, wf_serve_req *r)
+{
+    if (r->counted) {
+        atomic_fetch_sub(&s->inflight, 1);
+        r->counted = 0;
     }
-    wf_strbuf_append(&r->body, data, n);
+    wf_strbuf_free(&r->body);
+    wf_serve_count(&s->stats, r->ep, MHD_HTTP_CONTENT_TOO_LARGE);
+    wf_serve_refused(&s->stats, WF_REFUSE_BODY_STREAMED);
+    wf_strbuf msg;
+    wf_strbuf_init(&msg);
+    wf_serve_render_error(&msg, TOO_BIG);
+    char head[256];
+    int hl = snprintf(head, sizeof head,
+                      "HTTP/1.1 %u %s\r\nConnection: close\r\nContent-Type: application/json\r\n"
+                      "Content-Length: %zu\r\n\r\n",
+                      MHD_HTTP_CONTENT_TOO_LARGE,
+                      MHD_get_reason_phrase_for(MHD_HTTP_CONTENT_TOO_LARGE), msg.len);
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (ci && !msg.oom && hl > 0 && (size_t)hl < sizeof head) {
+        struct iovec iov[2] = {{head, (size_t)hl}, {msg.data, msg.len}};
+        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+        /* Nothing else is being sent on this connection now, so the bytes fit
+         * the socket buffer; when they do not, only the answer is lost. */
+        if (sendmsg(ci->connect_fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0)
+            shutdown(ci->connect_fd, SHUT_WR);
+    }
+    wf_strbuf_free(&msg);
+    return MHD_NO;
 }
 
 static enum MHD_Result finish(wf_server *s, struct MHD_Connection *c, wf_serve_req *r)
 {
-    if (r->too_big)
-        return wf_serve_reply_error(s, c, r->ep, MHD_HTTP_CONTENT_TOO_LARGE,
-                                    "body larger than server.max_body_bytes");
     if (r->body.oom)
         return wf_serve_reply_error(s, c, r->ep, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
     switch (r->ep) {
@@ -178,7 +216,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (!*con_cls)
         return begin(s, c, url, method, con_cls);
     if (*upload_data_size) {
-        take(s, *con_cls, upload_data, *upload_data_size);
+        if (!take(s, *con_cls, upload_data, *upload_data_size))
+            return refuse_streamed(s, c, *con_cls);
         *upload_data_size = 0;
         return MHD_YES;
     }
@@ -199,6 +238,15 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     wf_strbuf_free(&r->body);
     free(r);
     *con_cls = NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    (void)c;
+    (void)socket_context;
+    wf_server *s = cls;
+    atomic_fetch_add(&s->connections, code == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1);
 }
 
 /* "host:port", with [v6] brackets allowed. */
@@ -226,20 +274,46 @@ static int resolve(const char *listen, struct sockaddr_storage *ss, int *v6, wf_
     return 0;
 }
 
-static int start_daemon(wf_server *s, const char *listen, unsigned threads, wf_error *err)
+/* What the listening daemon is started with, from the config. */
+typedef struct daemon_opts {
+    const char *listen;
+    unsigned threads;
+    unsigned max_conns, max_conns_per_ip;
+} daemon_opts;
+
+static int read_daemon_opts(const wf_config *cfg, daemon_opts *o, wf_error *err)
+{
+    o->listen = wf_config_str(cfg, "server.listen");
+    o->threads = (unsigned)wf_config_int(cfg, "server.threads");
+    o->max_conns = (unsigned)wf_config_int(cfg, "server.max_connections");
+    o->max_conns_per_ip = (unsigned)wf_config_int(cfg, "server.max_connections_per_ip");
+    /* libmicrohttpd splits the connection limit evenly over its threads; a
+     * thread left with no share never stops (seen with 0.9.75). */
+    if (o->threads > 1 && o->max_conns < o->threads)
+        return wf_error_set(err, WF_EINVAL,
+                            "server.max_connections (%u) must be at least server.threads (%u)",
+                            o->max_conns, o->threads);
+    return 0;
+}
+
+/* Connections over max_conns are not accepted until one closes (they wait
+ * in the listen backlog); those over max_conns_per_ip are closed at once. */
+static int start_daemon(wf_server *s, const daemon_opts *o, wf_error *err)
 {
     struct sockaddr_storage ss = {0};
-    int v6 = 0, rc = resolve(listen, &ss, &v6, err);
+    int v6 = 0, rc = resolve(o->listen, &ss, &v6, err);
     if (rc < 0)
         return rc;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | (v6 ? MHD_USE_IPv6 : 0);
-    s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
-                            (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-                            MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0u,
-                            MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_LISTEN_BACKLOG_SIZE,
-                            1024u, MHD_OPTION_END);
+    s->d = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+        s, MHD_OPTION_THREAD_POOL_SIZE, o->threads > 1 ? o->threads : 0u,
+        MHD_OPTION_CONNECTION_LIMIT, o->max_conns, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        o->max_conns_per_ip, MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_LISTEN_BACKLOG_SIZE,
+        1024u, MHD_OPTION_END);
     if (!s->d)
-        return wf_error_set(err, WF_EIO, "server: cannot listen on %s", listen);
+        return wf_error_set(err, WF_EIO, "server: cannot listen on %s", o->listen);
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
     s->port = info ? info->port : 0;
     return 0;
@@ -249,6 +323,10 @@ int wf_server_start(const wf_config *cfg, wf_model_slot *slot, const wf_server_h
                     wf_server **out, wf_error *err)
 {
     *out = NULL;
+    daemon_opts o;
+    int rc = read_daemon_opts(cfg, &o, err);
+    if (rc < 0)
+        return rc;
     wf_server *s = calloc(1, sizeof *s);
     if (!s)
         return wf_error_set(err, WF_ENOMEM, "server: out of memory");
@@ -260,10 +338,9 @@ int wf_server_start(const wf_config *cfg, wf_model_slot *slot, const wf_server_h
     s->max_concurrent = (long)wf_config_int(cfg, "server.max_concurrent");
     s->metrics_handle = -1;
     const char *tok = wf_config_str(cfg, "server.admin_token_file");
-    int rc = tok && *tok ? wf_serve_load_token(s, tok, err) : 0;
+    rc = tok && *tok ? wf_serve_load_token(s, tok, err) : 0;
     if (rc == 0)
-        rc = start_daemon(s, wf_config_str(cfg, "server.listen"),
-                          (unsigned)wf_config_int(cfg, "server.threads"), err);
+        rc = start_daemon(s, &o, err);
     if (rc < 0) {
         wf_server_stop(s);
         return rc;

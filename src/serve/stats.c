@@ -19,6 +19,23 @@ void wf_serve_count(wf_serve_stats *st, wf_ep ep, unsigned status)
     atomic_fetch_add_explicit(&st->requests[ep][i], 1, memory_order_relaxed);
 }
 
+void wf_serve_refused(wf_serve_stats *st, wf_refusal why)
+{
+    atomic_fetch_add_explicit(&st->refused[why], 1, memory_order_relaxed);
+}
+
+static void collect_refused(const wf_serve_stats *st, wf_strbuf *out)
+{
+    static const char *const reasons[WF_REFUSE_COUNT] = {
+        "reason=\"body_declared\"", "reason=\"body_streamed\"", "reason=\"items\"",
+        "reason=\"concurrency\""};
+    wf_metrics_header(out, "wf_server_refused_total", "counter",
+                      "Requests refused by the server.max_* limits, by reason (body_streamed: "
+                      "the body outgrew the limit while arriving and the connection was closed).");
+    for (int i = 0; i < WF_REFUSE_COUNT; i++)
+        wf_metrics_line_u64(out, "wf_server_refused_total", reasons[i], st->refused[i]);
+}
+
 static void collect_requests(const wf_serve_stats *st, wf_strbuf *out)
 {
     wf_metrics_header(out, "wf_server_requests_total", "counter",
@@ -68,9 +85,13 @@ void wf_serve_collect(void *ctx, wf_strbuf *out)
 {
     wf_server *s = ctx;
     collect_requests(&s->stats, out);
+    collect_refused(&s->stats, out);
     collect_scoring(&s->stats, out);
     wf_metrics_header(out, "wf_server_inflight", "gauge", "Scoring requests in progress.");
     wf_metrics_line_u64(out, "wf_server_inflight", NULL, (uint64_t)atomic_load(&s->inflight));
+    wf_metrics_header(out, "wf_server_connections", "gauge",
+                      "Client connections open (at most server.max_connections).");
+    wf_metrics_line_u64(out, "wf_server_connections", NULL, (uint64_t)atomic_load(&s->connections));
     wf_metrics_header(out, "wf_model_info", "gauge", "The model being served (1), by version.");
     const wf_model_ref *ref = wf_model_slot_acquire(s->slot);
     if (ref) {

@@ -240,6 +240,12 @@ int wf_registry_activate(wf_registry *r, const char *version, wf_error *err)
 int wf_registry_load(wf_registry *r, const char *version, wf_model **out, wf_model_meta *meta,
                      wf_error *err)
 {
+    return wf_registry_load_like(r, version, NULL, out, meta, err);
+}
+
+int wf_registry_load_like(wf_registry *r, const char *version, const wf_model *like, wf_model **out,
+                          wf_model_meta *meta, wf_error *err)
+{
     *out = NULL;
     char name[WF_VERSION_MAX], dir[WF_REG_PATH_MAX];
     wf_model_meta local;
@@ -255,5 +261,5 @@ int wf_registry_load(wf_registry *r, const char *version, wf_model **out, wf_mod
     pthread_mutex_unlock(&r->mu);
     /* A large backend takes seconds to load: listing and activation go on
      * meanwhile. */
-    return rc < 0 ? rc : wf_model_load_dir(dir, out, err);
+    return rc < 0 ? rc : wf_model_load_dir_like(dir, like, out, err);
 }

@@ -70,7 +70,8 @@ static int64_t count_users(const wf_examples *e)
 
 /* Scores the active model on the same data as the candidate. A current model
  * that no longer loads is logged and treated as absent: a good candidate
- * should then replace it. */
+ * should then replace it. It is loaded like the candidate, so a transformer
+ * over the same base shares the candidate's instead of reading it again. */
 static void eval_current(wf_trainer *t, const run_data *d, wf_train_outcome *out)
 {
     wf_error err;
@@ -79,7 +80,7 @@ static void eval_current(wf_trainer *t, const run_data *d, wf_train_outcome *out
         return;
     }
     wf_model *cur;
-    int rc = wf_registry_load(t->reg, out->parent, &cur, NULL, &err);
+    int rc = wf_registry_load_like(t->reg, out->parent, d->cand, &cur, NULL, &err);
     if (rc == 0) {
         rc = wf_eval_run(cur, d->eval.items, d->eval.n, d->prefs, &out->current, &err);
         wf_model_free(cur);
@@ -107,7 +108,10 @@ static void fill_meta(const run_data *d, const wf_train_outcome *out, wf_store_m
 }
 
 /* Saves the verdict; a promoted version is read back from disk (checksums
- * and all) before it becomes CURRENT, so what serves is what was stored. */
+ * and all) before it becomes CURRENT, so what serves is what was stored.
+ * Only its own files are read back: a transformer shares the candidate's
+ * base (weights and GPU copy), which outlives the candidate by reference
+ * count. */
 static int store_and_publish(wf_trainer *t, const run_data *d, int promote, wf_train_outcome *out,
                              wf_error *err)
 {
@@ -120,7 +124,7 @@ static int store_and_publish(wf_trainer *t, const run_data *d, int promote, wf_t
     if (!promote)
         return 0;
     wf_model *loaded;
-    rc = wf_registry_load(t->reg, meta.version, &loaded, NULL, err);
+    rc = wf_registry_load_like(t->reg, meta.version, d->cand, &loaded, NULL, err);
     if (rc == 0)
         rc = wf_registry_activate(t->reg, meta.version, err);
     if (rc < 0) {

@@ -1,15 +1,23 @@
 /* Shared by the serve tests and benchmark: fake models with their own ops
  * (constant logits, optionally blocking or failing), a server on an
- * ephemeral loopback port, and a small libcurl client. */
+ * ephemeral loopback port, a small libcurl client, and raw sockets for what
+ * libcurl hides (connection reuse and closing, uploads cut short). */
 #ifndef WF_SERVE_HARNESS_H
 #define WF_SERVE_HARNESS_H
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <semaphore.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include "wildfeed/config.h"
 #include "wildfeed/model.h"
@@ -24,7 +32,7 @@ typedef struct fake_impl {
     float z[WF_LOGITS];
     _Atomic int *destroyed; /* counts destroys when set */
     sem_t *entered, *go;    /* when set, score posts entered and waits for go */
-    int fail;               /* score returns WF_EIO */
+    int fail;               /* score returns WF_EIO (1) or WF_EINVAL (2) */
     unsigned spin;          /* busy work per input, to mimic a real model */
 } fake_impl;
 
@@ -38,6 +46,8 @@ static inline int fake_score(const wf_model *m, const wf_model_input *in, size_t
         sem_post(f->entered);
         sem_wait(f->go);
     }
+    if (f->fail == 2)
+        return wf_error_set(err, WF_EINVAL, "fake: input refused");
     if (f->fail)
         return wf_error_set(err, WF_EIO, "fake: failing as asked");
     for (size_t i = 0; i < n; i++) {
@@ -183,6 +193,105 @@ static inline CURLcode http_do(int port, const char *method, const char *path, c
     CURLcode rc = http_do_on(h, port, method, path, body, body ? strlen(body) : 0, header, out);
     curl_easy_cleanup(h);
     return rc;
+}
+
+/* A connected socket to 127.0.0.1:port with 10 s send and receive timeouts,
+ * so that no test blocks for ever; -1 on failure. */
+static inline int raw_connect(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    struct timeval tv = {.tv_sec = 10};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static inline int raw_send_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
+        if (k <= 0)
+            return -1;
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+/* Whether fd has something to read (data or its end) within ms. */
+static inline int raw_readable(int fd, int ms)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    return poll(&p, 1, ms) > 0;
+}
+
+/* Appends what fd delivers until the peer closes: 1 when it did (EOF or
+ * reset), 0 on a timeout. */
+static inline int raw_read_to_close(int fd, wf_strbuf *out)
+{
+    char buf[4096];
+    for (;;) {
+        ssize_t k = recv(fd, buf, sizeof buf, 0);
+        if (k > 0) {
+            wf_strbuf_append(out, buf, (size_t)k);
+            continue;
+        }
+        return k == 0 || errno == ECONNRESET;
+    }
+}
+
+/* The length of a response's head and body once in holds all of its head,
+ * else 0 (the response must have a Content-Length, or no body). */
+static inline size_t raw_response_len(const wf_strbuf *in, size_t *head)
+{
+    const char *end = in->data ? strstr(in->data, "\r\n\r\n") : NULL;
+    if (!end)
+        return 0;
+    *head = (size_t)(end + 4 - in->data);
+    const char *cl = strstr(in->data, "Content-Length: ");
+    return *head + (cl && cl < end ? strtoul(cl + 16, NULL, 10) : 0);
+}
+
+/* Reads one response from fd: its status (0 when the connection ended or
+ * timed out first), and its body appended to body when set. */
+static inline int raw_read_response(int fd, wf_strbuf *body)
+{
+    wf_strbuf in;
+    wf_strbuf_init(&in);
+    char buf[4096];
+    size_t head = 0, total = 0;
+    while (!(total = raw_response_len(&in, &head)) || in.len < total) {
+        ssize_t k = recv(fd, buf, sizeof buf, 0);
+        if (k <= 0) {
+            wf_strbuf_free(&in);
+            return 0;
+        }
+        wf_strbuf_append(&in, buf, (size_t)k);
+    }
+    int status = 0;
+    sscanf(in.data, "HTTP/1.1 %d", &status);
+    if (body)
+        wf_strbuf_append(body, in.data + head, total - head);
+    wf_strbuf_free(&in);
+    return status;
+}
+
+/* One keep-alive GET on fd, as raw_read_response. */
+static inline int raw_get(int fd, const char *path, wf_strbuf *body)
+{
+    char req[512];
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: test\r\n\r\n", path);
+    if (raw_send_all(fd, req, (size_t)n) < 0)
+        return 0;
+    return raw_read_response(fd, body);
 }
 
 #endif

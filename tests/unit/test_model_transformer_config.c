@@ -28,6 +28,38 @@ static const char LLAMA31[] =
     "\"high_freq_factor\":4.0,\"original_max_position_embeddings\":8192,"
     "\"rope_type\":\"llama3\"}}";
 
+/* transformers 5 moves rope_theta and the scaling into "rope_parameters". */
+static void test_rope_parameters(void **state)
+{
+    (void)state;
+    static const char v5[] =
+        "{\"architectures\":[\"Qwen3ForSequenceClassification\"],\"hidden_size\":64,"
+        "\"num_hidden_layers\":2,\"num_attention_heads\":4,\"head_dim\":16,"
+        "\"intermediate_size\":128,\"vocab_size\":1000,"
+        "\"rope_parameters\":{\"rope_type\":\"default\",\"rope_theta\":1000000.0}}";
+    wf_tf_config c;
+    wf_error err;
+    assert_int_equal(wf_tf_config_parse(v5, strlen(v5), "v5", &c, &err), 0);
+    assert_true(c.rope.theta == 1e6);
+    assert_int_equal(c.rope.kind, WF_TF_ROPE_DEFAULT);
+    static const char scaled[] =
+        "{\"architectures\":[\"LlamaForCausalLM\"],\"hidden_size\":64,"
+        "\"num_hidden_layers\":2,\"num_attention_heads\":4,\"intermediate_size\":128,"
+        "\"vocab_size\":1000,\"rope_theta\":10000,\"rope_parameters\":{\"rope_type\":"
+        "\"linear\",\"factor\":4.0,\"rope_theta\":500000.0}}";
+    assert_int_equal(wf_tf_config_parse(scaled, strlen(scaled), "s", &c, &err), 0);
+    assert_true(c.rope.theta == 5e5);
+    assert_int_equal(c.rope.kind, WF_TF_ROPE_LINEAR);
+    assert_true(c.rope.factor == 4.0);
+    static const char bad[] =
+        "{\"architectures\":[\"LlamaForCausalLM\"],\"hidden_size\":64,"
+        "\"num_hidden_layers\":2,\"num_attention_heads\":4,\"intermediate_size\":128,"
+        "\"vocab_size\":1000,\"rope_parameters\":{\"rope_type\":\"yarn\",\"factor\":4}}";
+    assert_int_equal(wf_tf_config_parse(bad, strlen(bad), "b", &c, &err), WF_EINVAL);
+    assert_non_null(strstr(err.msg, "rope_parameters.rope_type"));
+    assert_non_null(strstr(err.msg, "yarn"));
+}
+
 static void test_qwen3_config(void **state)
 {
     (void)state;
@@ -141,6 +173,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_qwen3_config),
+        cmocka_unit_test(test_rope_parameters),
         cmocka_unit_test(test_llama31_config),
         cmocka_unit_test(test_qwen2_defaults),
         cmocka_unit_test(test_truncation),

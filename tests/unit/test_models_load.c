@@ -18,7 +18,14 @@ static wf_model *small_model(void)
     wf_example ex[40];
     for (int i = 0; i < 40; i++)
         ex[i] = (wf_example){{.query = "q", .response = resp[i % 4]}, i % 4 + 1};
-    wf_train_opts o = {WF_HEAD_CORAL, 1, 3, 8, 1, 10, 0.5, 0.0};
+    wf_train_opts o = {.head = WF_HEAD_CORAL,
+                       .seed = 1,
+                       .epochs = 3,
+                       .batch = 8,
+                       .patience = 1,
+                       .hash_bits = 10,
+                       .lr = 0.5,
+                       .l2 = 0.0};
     wf_model *m = NULL;
     wf_train_report rep;
     wf_error err = {0};
@@ -138,7 +145,7 @@ static void test_meta_errors(void **state)
     write_meta(dir, "linear", "[]");
     expect_load_error(dir, WF_ECORRUPT, "\"files\" is not an object");
     write_meta(dir, "transformer", "{}");
-    expect_load_error(dir, WF_EINVAL, "not available in this build");
+    expect_load_error(dir, WF_ECORRUPT, "no checksum for adapter_config.json");
     write_meta(dir, "forest", "{}");
     expect_load_error(dir, WF_EINVAL, "unknown model kind \"forest\"");
     char path[512];
@@ -156,12 +163,19 @@ static void test_train_unknown_kinds(void **state)
 {
     (void)state;
     wf_example ex = {{.query = "q", .response = "r"}, 1};
-    wf_train_opts o = {WF_HEAD_CORAL, 1, 1, 1, 1, 10, 0.1, 0.0};
+    wf_train_opts o = {.head = WF_HEAD_CORAL,
+                       .seed = 1,
+                       .epochs = 1,
+                       .batch = 1,
+                       .patience = 1,
+                       .hash_bits = 10,
+                       .lr = 0.1,
+                       .l2 = 0.0};
     wf_model *m = (wf_model *)1;
     wf_error err = {0};
     assert_int_equal(wf_model_train("transformer", &ex, 1, NULL, 0, &o, &m, NULL, &err), WF_EINVAL);
     assert_null(m);
-    assert_non_null(strstr(err.msg, "not available in this build"));
+    assert_non_null(strstr(err.msg, "model.base is empty"));
     assert_int_equal(wf_model_train("nope", &ex, 1, NULL, 0, &o, &m, NULL, &err), WF_EINVAL);
 }
 

@@ -269,6 +269,9 @@ static void model_failures(void **state)
     int port = wf_server_port(s);
     expect(port, "POST", "/get_reward", "{\"query\":[\"a\"]}", NULL, 500,
            "{\"error\":\"fake: failing as asked\"}");
+    fake_of(m)->fail = 2; /* an input the model refuses is the client's to change */
+    expect(port, "POST", "/get_reward", "{\"query\":[\"a\"]}", NULL, 422,
+           "{\"error\":\"fake: input refused\"}");
     wf_model_slot_publish(slot, fake_model(0, NAN, 0, NULL), "v2", NULL);
     expect(port, "POST", "/get_reward", "{\"query\":[\"a\"]}", NULL, 500,
            "{\"error\":\"the model gave a non-finite score\"}");

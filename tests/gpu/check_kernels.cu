@@ -1,0 +1,901 @@
+/* Checks every kernel of kernels/kernels.cuh, and the attention path end to
+ * end, against the CPU reference (model_transformer) on fresh random inputs.
+ * One line per item: PASS|FAIL kernel=<name> shape=<...> max_rel=<e>
+ * tol=<t>, where max_rel = max |got - ref| / max |ref| over the output.
+ * bf16 outputs are compared with the CPU run on the same bf16-rounded
+ * inputs (tolerance 1e-2), fp32 outputs at 1e-5. A failing item does not
+ * stop the run; the exit status is 1 when any failed, 2 without a device
+ * (a SKIP line). TIME lines give each attention path's speed at
+ * Qwen3-0.6B's shape.
+ * Usage: check_kernels [SEED] [--quick]; --quick leaves out the timing of
+ * the attention paths at Qwen3-0.6B's shape. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <string>
+#include <vector>
+
+extern "C" {
+#include "model_transformer/adapter.h"
+#include "model_transformer/dropout.h"
+#include "model_transformer/tf_internal.h"
+#include "model_transformer/train.h"
+}
+
+#include "kernels.cuh"
+
+typedef std::vector<float> vec;
+
+static int failures;
+static uint64_t rng_state;
+
+static const double tol16 = 1e-2, tol32 = 1e-5;
+static const float eps = 1e-6f;
+
+static float rnd(float scale)
+{
+    rng_state += 0x9e3779b97f4a7c15ull;
+    uint64_t z = wf_tf_mix64(rng_state);
+    return scale * ((float)(z >> 40) * (2.0f / 16777216.0f) - 1.0f);
+}
+
+static vec rand_vec(size_t n, float scale)
+{
+    vec v(n);
+    for (float &x : v)
+        x = rnd(scale);
+    return v;
+}
+
+/* bf16 bits of x, rounded to nearest even (finite inputs). */
+static uint16_t bf_bits(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, 4);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+
+static float bf_val(uint16_t b)
+{
+    uint32_t u = (uint32_t)b << 16;
+    float x;
+    memcpy(&x, &u, 4);
+    return x;
+}
+
+static vec round_bf(const vec &v)
+{
+    vec r(v.size());
+    for (size_t i = 0; i < v.size(); i++)
+        r[i] = bf_val(bf_bits(v[i]));
+    return r;
+}
+
+/* A device copy of a host vector, fp32 or bf16; the host side stays fp32. */
+template <typename T> struct dev {
+    T *p = nullptr;
+    size_t n;
+    cudaError_t err;
+    explicit dev(size_t count) : n(count)
+    {
+        err = cudaMalloc((void **)&p, (n ? n : 1) * sizeof(T));
+    }
+    dev(const dev &) = delete;
+    dev &operator=(const dev &) = delete;
+    ~dev() { cudaFree(p); }
+};
+
+static cudaError_t put(dev<float> &d, const vec &h)
+{
+    return d.err ? d.err : cudaMemcpy(d.p, h.data(), d.n * 4, cudaMemcpyHostToDevice);
+}
+
+static cudaError_t put(dev<wf_bf16> &d, const vec &h)
+{
+    std::vector<uint16_t> b(d.n);
+    for (size_t i = 0; i < d.n; i++)
+        b[i] = bf_bits(h[i]);
+    return d.err ? d.err : cudaMemcpy(d.p, b.data(), d.n * 2, cudaMemcpyHostToDevice);
+}
+
+static cudaError_t put(dev<int32_t> &d, const std::vector<int32_t> &h)
+{
+    return d.err ? d.err : cudaMemcpy(d.p, h.data(), d.n * 4, cudaMemcpyHostToDevice);
+}
+
+static cudaError_t get(vec &h, const dev<float> &d)
+{
+    h.resize(d.n);
+    return cudaMemcpy(h.data(), d.p, d.n * 4, cudaMemcpyDeviceToHost);
+}
+
+static cudaError_t get(vec &h, const dev<wf_bf16> &d)
+{
+    std::vector<uint16_t> b(d.n);
+    cudaError_t e = cudaMemcpy(b.data(), d.p, d.n * 2, cudaMemcpyDeviceToHost);
+    h.resize(d.n);
+    for (size_t i = 0; i < d.n; i++)
+        h[i] = bf_val(b[i]);
+    return e;
+}
+
+/* Runs a call and waits for it, so that an asynchronous fault is reported
+ * at the kernel that caused it; then the item fails and the check returns. */
+#define CK(call)                                                                                   \
+    do {                                                                                           \
+        cudaError_t e_ = (call);                                                                   \
+        if (e_ == cudaSuccess)                                                                     \
+            e_ = cudaDeviceSynchronize();                                                          \
+        if (e_ != cudaSuccess) {                                                                   \
+            printf("FAIL kernel=%s call=%s error=%s\n", kernel, #call, cudaGetErrorString(e_));    \
+            failures++;                                                                            \
+            return;                                                                                \
+        }                                                                                          \
+    } while (0)
+
+static double max_rel(const vec &got, const vec &ref)
+{
+    double scale = 0.0, diff = 0.0;
+    if (got.size() != ref.size())
+        return INFINITY;
+    for (size_t i = 0; i < got.size(); i++) {
+        if (!isfinite(got[i]))
+            return INFINITY;
+        scale = fmax(scale, fabs((double)ref[i]));
+        diff = fmax(diff, fabs((double)got[i] - ref[i]));
+    }
+    return scale > 0.0 ? diff / scale : diff;
+}
+
+static void report(const char *kernel, const std::string &shape, const vec &got, const vec &ref,
+                   double tol)
+{
+    double e = max_rel(got, ref);
+    bool ok = e <= tol;
+    printf("%s kernel=%s shape=%s max_rel=%.3e tol=%.0e\n", ok ? "PASS" : "FAIL", kernel,
+           shape.c_str(), e, tol);
+    failures += !ok;
+}
+
+static std::string dims(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static std::string dims(const char *fmt, ...)
+{
+    char buf[160];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    return buf;
+}
+
+/* The rows x cols block of a buffer with row stride ld, packed. */
+static vec block(const vec &v, size_t rows, size_t cols, size_t ld, size_t off = 0)
+{
+    vec r(rows * cols);
+    for (size_t i = 0; i < rows; i++)
+        memcpy(&r[i * cols], &v[off + i * ld], cols * 4);
+    return r;
+}
+
+static std::vector<int32_t> starts_of(const std::vector<int> &lens)
+{
+    std::vector<int32_t> s(1, 0);
+    for (int l : lens)
+        s.push_back(s.back() + l);
+    return s;
+}
+
+static void check_misc()
+{
+    const char *kernel = "f32_to_bf16";
+    size_t n = 100003;
+    vec x = rand_vec(n, 3.0f), got;
+    dev<float> dx(n), dy(n);
+    dev<wf_bf16> d16(n);
+    CK(put(dx, x));
+    CK(wf_k_f32_to_bf16(dx.p, d16.p, n, 0));
+    CK(get(got, d16));
+    report(kernel, dims("%zu", n), got, round_bf(x), 0.0);
+    kernel = "bf16_to_f32";
+    CK(wf_k_bf16_to_f32(d16.p, dy.p, n, 0));
+    CK(get(got, dy));
+    report(kernel, dims("%zu", n), got, round_bf(x), 0.0);
+    kernel = "add_f32";
+    vec y = rand_vec(n, 1.0f), ref(n);
+    CK(put(dy, y));
+    CK(wf_k_add_f32(dy.p, dx.p, n, 0));
+    CK(wf_k_scale_f32(dy.p, n, 0.75f, 0));
+    for (size_t i = 0; i < n; i++)
+        ref[i] = (y[i] + x[i]) * 0.75f;
+    CK(get(got, dy));
+    report("add_f32+scale_f32", dims("%zu", n), got, ref, tol32);
+}
+
+static void check_embed()
+{
+    const char *kernel = "embed";
+    int V = 50, h = 72, T = 300;
+    vec table = round_bf(rand_vec((size_t)V * h, 1.0f)), got, ref((size_t)T * h);
+    std::vector<int32_t> ids(T);
+    for (int t = 0; t < T; t++) {
+        ids[t] = (int32_t)((rnd(0.5f) + 0.5f) * V) % V;
+        memcpy(&ref[(size_t)t * h], &table[(size_t)ids[t] * h], h * 4);
+    }
+    dev<wf_bf16> dt(table.size());
+    dev<int32_t> di(T);
+    dev<float> dx((size_t)T * h);
+    CK(put(dt, table));
+    CK(put(di, ids));
+    CK(wf_k_embed(dt.p, di.p, T, h, dx.p, 0));
+    CK(get(got, dx));
+    report(kernel, dims("V=%d h=%d T=%d", V, h, T), got, ref, 0.0);
+}
+
+static void check_rmsnorm()
+{
+    const char *kernel = "rmsnorm";
+    int rows = 37, dim = 1000;
+    size_t ld = 1024, ldy = 1008, ldd = 1003;
+    vec x = rand_vec(rows * ld, 2.0f), w = rand_vec(dim, 1.0f), y((size_t)rows * dim), rs(rows),
+        got;
+    wf_tf_rmsnorm(x.data(), rows, dim, ld, w.data(), eps, y.data(), dim);
+    for (int r = 0; r < rows; r++) {
+        float ss = 0.0f;
+        for (int i = 0; i < dim; i++)
+            ss += x[r * ld + i] * x[r * ld + i];
+        rs[r] = 1.0f / sqrtf(ss / (float)dim + eps);
+    }
+    dev<float> dx(x.size()), dw(dim), drs(rows), ddy(rows * ldd), ddx(rows * ldd);
+    dev<wf_bf16> dy(rows * ldy);
+    CK(put(dx, x));
+    CK(put(dw, w));
+    CK(wf_k_rmsnorm(dx.p, ld, rows, dim, dw.p, eps, dy.p, ldy, drs.p, 0));
+    CK(get(got, dy));
+    report(kernel, dims("%dx%d ld=%zu", rows, dim, ld), block(got, rows, dim, ldy), y, tol16);
+    CK(get(got, drs));
+    report("rmsnorm.rstd", dims("%d", rows), got, rs, tol32);
+    vec gy = rand_vec(rows * ldd, 1.0f), gx0 = rand_vec(rows * ldd, 1.0f);
+    for (int acc = 0; acc < 2; acc++) {
+        kernel = acc ? "rmsnorm_backward.accumulate" : "rmsnorm_backward";
+        vec gx = gx0;
+        wf_tf_rmsnorm_backward(x.data(), rows, dim, ld, w.data(), eps, gy.data(), ldd, gx.data(),
+                               ldd, acc);
+        CK(put(ddy, gy));
+        CK(put(ddx, gx0));
+        CK(wf_k_rmsnorm_backward(dx.p, ld, rows, dim, dw.p, eps, acc ? drs.p : nullptr, ddy.p, ldd,
+                                 ddx.p, ldd, acc, 0));
+        CK(get(got, ddx));
+        report(kernel, dims("%dx%d rstd=%s", rows, dim, acc ? "saved" : "recomputed"), got, gx,
+               tol32);
+    }
+}
+
+static void check_headnorm()
+{
+    const char *kernel = "headnorm";
+    int T = 33, heads = 5, hd = 128, w_ = heads * hd;
+    size_t ld = w_ + 16;
+    vec x = round_bf(rand_vec(T * ld, 2.0f)), w = rand_vec(hd, 1.0f), y((size_t)T * w_), got;
+    vec dy = round_bf(rand_vec(T * ld, 1.0f)), dxr((size_t)T * w_);
+    for (int t = 0; t < T; t++) {
+        wf_tf_rmsnorm(&x[t * ld], heads, hd, hd, w.data(), eps, &y[(size_t)t * w_], hd);
+        wf_tf_rmsnorm_backward(&x[t * ld], heads, hd, hd, w.data(), eps, &dy[t * ld], hd,
+                               &dxr[(size_t)t * w_], hd, 0);
+    }
+    dev<wf_bf16> dx(x.size()), dout((size_t)T * w_), dg(dy.size());
+    dev<float> dw(hd);
+    CK(put(dx, x));
+    CK(put(dw, w));
+    CK(wf_k_headnorm(dx.p, ld, T, heads, hd, dw.p, eps, dout.p, w_, 0));
+    CK(get(got, dout));
+    report(kernel, dims("T=%d heads=%d hd=%d", T, heads, hd), got, y, tol16);
+    CK(put(dg, dy));
+    CK(wf_k_headnorm_backward(dx.p, ld, T, heads, hd, dw.p, eps, dg.p, ld, dg.p, ld, 0));
+    CK(get(got, dg));
+    report("headnorm_backward.inplace", dims("T=%d heads=%d hd=%d", T, heads, hd),
+           block(got, T, w_, ld), dxr, tol16);
+    kernel = "headnorm.inplace";
+    CK(wf_k_headnorm(dx.p, ld, T, heads, hd, dw.p, eps, dx.p, ld, 0));
+    CK(get(got, dx));
+    report(kernel, dims("T=%d heads=%d hd=%d", T, heads, hd), block(got, T, w_, ld), y, tol16);
+}
+
+static void check_rope()
+{
+    const char *kernel = "positions";
+    int heads = 2, hd = 128;
+    size_t ld = heads * hd + 8;
+    std::vector<int32_t> st = starts_of({1, 37, 5, 3000});
+    int n = (int)st.size() - 1, T = st[n];
+    wf_tf_config c;
+    memset(&c, 0, sizeof c);
+    c.head_dim = hd;
+    c.rope.theta = 1e6;
+    vec inv(hd / 2), got, pos_ref(T);
+    wf_tf_rope_freqs(&c, inv.data());
+    dev<int32_t> dst(st.size()), dpos(T);
+    dev<float> dinv(inv.size());
+    CK(put(dst, st));
+    CK(put(dinv, inv));
+    CK(wf_k_positions(dst.p, n, T, dpos.p, 0));
+    std::vector<int32_t> pos(T);
+    CK(cudaMemcpy(pos.data(), dpos.p, T * 4, cudaMemcpyDeviceToHost));
+    for (int s = 0; s < n; s++)
+        for (int t = st[s]; t < st[s + 1]; t++)
+            pos_ref[t] = (float)(t - st[s]);
+    report(kernel, dims("T=%d n=%d", T, n), vec(pos.begin(), pos.end()), pos_ref, 0.0);
+    for (int inverse = 0; inverse < 2; inverse++) {
+        kernel = inverse ? "rope_backward" : "rope";
+        vec x = round_bf(rand_vec(T * ld, 1.0f)), ref = x;
+        for (int s = 0; s < n; s++) {
+            float *xs = &ref[st[s] * ld];
+            if (inverse)
+                wf_tf_rope_backward(xs, st[s + 1] - st[s], ld, heads, hd, inv.data(), 0);
+            else
+                wf_tf_rope_apply(xs, st[s + 1] - st[s], ld, heads, hd, inv.data(), 0);
+        }
+        dev<wf_bf16> dx(x.size());
+        CK(put(dx, x));
+        CK(wf_k_rope(dx.p, ld, T, heads, hd, dpos.p, dinv.p, inverse, 0));
+        CK(get(got, dx));
+        report(kernel, dims("T=%d heads=%d hd=%d longest=3000", T, heads, hd),
+               block(got, T, heads * hd, ld), block(ref, T, heads * hd, ld), tol16);
+    }
+}
+
+static void check_bias()
+{
+    const char *kernel = "bias_add_bf16";
+    int rows = 7, cols = 33;
+    size_t ld = 40;
+    vec y = round_bf(rand_vec(rows * ld, 1.0f)), b = rand_vec(cols, 1.0f), ref = y, got;
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++)
+            ref[r * ld + c] += b[c];
+    dev<wf_bf16> d16(y.size());
+    dev<float> d32(y.size()), db(cols);
+    CK(put(d16, y));
+    CK(put(d32, y));
+    CK(put(db, b));
+    CK(wf_k_bias_add_bf16(d16.p, ld, rows, cols, db.p, 0));
+    CK(get(got, d16));
+    report(kernel, dims("%dx%d", rows, cols), got, ref, tol16);
+    kernel = "bias_add_f32";
+    CK(wf_k_bias_add_f32(d32.p, ld, rows, cols, db.p, 0));
+    CK(get(got, d32));
+    report(kernel, dims("%dx%d", rows, cols), got, ref, tol32);
+}
+
+/* A plain causal softmax and its backward, for one geometry. */
+static void check_softmax(int batch, int rows, int cols, int first)
+{
+    const char *kernel = "causal_softmax";
+    float scale = 0.125f;
+    size_t n = (size_t)batch * rows * cols;
+    vec s = rand_vec(n, 30.0f), p(n, 0.0f), dp = rand_vec(n, 1.0f), ds(n, 0.0f), got;
+    for (size_t r = 0; r < (size_t)batch * rows; r++) {
+        int seen = first + (int)(r % rows) + 1;
+        const float *sr = &s[r * cols];
+        float mx = -INFINITY, sum = 0.0f;
+        for (int j = 0; j < seen; j++)
+            mx = fmaxf(mx, scale * sr[j]);
+        for (int j = 0; j < seen; j++)
+            sum += expf(scale * sr[j] - mx);
+        for (int j = 0; j < seen; j++)
+            p[r * cols + j] = expf(scale * sr[j] - mx) / sum;
+    }
+    dev<float> dsc(n), ddp(n);
+    dev<wf_bf16> dpr(n);
+    CK(put(dsc, s));
+    CK(wf_k_causal_softmax(dsc.p, dpr.p, batch, rows, cols, first, scale, 0));
+    CK(get(got, dpr));
+    std::string shape = dims("%dx%dx%d first=%d", batch, rows, cols, first);
+    report(kernel, shape, got, p, tol16);
+    kernel = "causal_softmax_backward.inplace";
+    vec pb = got; /* the bf16 P the kernel reads */
+    for (size_t r = 0; r < (size_t)batch * rows; r++) {
+        int seen = first + (int)(r % rows) + 1;
+        double d = 0.0;
+        for (int j = 0; j < seen; j++)
+            d += (double)pb[r * cols + j] * dp[r * cols + j];
+        for (int j = 0; j < seen; j++)
+            ds[r * cols + j] = scale * pb[r * cols + j] * (dp[r * cols + j] - (float)d);
+    }
+    CK(put(ddp, dp));
+    CK(wf_k_causal_softmax_backward(dpr.p, ddp.p, dpr.p, batch, rows, cols, first, scale, 0));
+    CK(get(got, dpr));
+    report(kernel, shape, got, ds, tol16);
+}
+
+static cublasHandle_t cublas;
+
+/* flash_kept: the backward given the forward's output and lse (training's
+ * way) rather than recomputing them. */
+enum { PATH_CUBLAS, PATH_CUBLAS_MIN, PATH_FLASH, PATH_FLASH_KEPT, PATHS };
+static const char *const path_names[PATHS] = {"cublas", "cublas_least_scratch", "flash",
+                                              "flash_kept"};
+
+static bool is_flash(int path)
+{
+    return path == PATH_FLASH || path == PATH_FLASH_KEPT;
+}
+
+/* flash_kept's lse sits after the backward's own scratch. */
+static size_t lse_bytes(int path, const wf_k_attn *a, int T)
+{
+    return path == PATH_FLASH_KEPT ? ((size_t)T * a->heads * sizeof(float) + 255) & ~(size_t)255
+                                   : 0;
+}
+
+static size_t path_scratch(int path, const wf_k_attn *a, int T, int longest)
+{
+    if (is_flash(path))
+        return wf_k_flash_backward_scratch(T, a->heads, a->hd) + lse_bytes(path, a, T);
+    if (path == PATH_CUBLAS_MIN)
+        return wf_k_attention_scratch_min(a->heads, a->kv_heads, a->hd, longest);
+    return wf_k_attention_scratch_bytes(a->heads, a->kv_heads, a->hd, longest, (size_t)1 << 31);
+}
+
+/* The operands of an attention run: q | k | v fused in one buffer (row
+ * stride ld), dout, and the outputs. */
+struct attn_io {
+    const wf_bf16 *qkv, *dout;
+    size_t ld;
+    wf_bf16 *out, *dq, *dk, *dv;
+};
+
+/* The forward and/or backward of one path; a carries the path's scratch. */
+static int path_run(int path, bool fwd, bool bwd, const wf_k_attn *a, const int32_t *starts_dev,
+                    const attn_io &io, wf_error *err)
+{
+    size_t qd = (size_t)a->heads * a->hd, kvd = (size_t)a->kv_heads * a->hd, ld = io.ld;
+    const wf_bf16 *q = io.qkv, *k = q + qd, *v = k + kvd;
+    int rc = 0;
+    if (is_flash(path)) {
+        int T = 0;
+        for (int i = 0; i < a->n; i++)
+            T += a->starts[i + 1] - a->starts[i];
+        size_t kept = lse_bytes(path, a, T), bytes = a->scratch_bytes - kept;
+        float *lse = kept ? (float *)((char *)a->scratch + bytes) : nullptr;
+        if (fwd)
+            rc = wf_k_flash_forward(a, starts_dev, q, ld, k, ld, v, ld, io.out, qd, lse, 0, err);
+        if (bwd && !rc)
+            rc = wf_k_flash_backward(a, starts_dev, q, ld, k, ld, v, ld, lse ? io.out : nullptr, qd,
+                                     lse, io.dout, qd, io.dq, qd, io.dk, kvd, io.dv, kvd,
+                                     a->scratch, bytes, 0, err);
+    } else {
+        if (fwd)
+            rc = wf_k_attention_forward(cublas, a, q, ld, k, ld, v, ld, io.out, qd, err);
+        if (bwd && !rc)
+            rc = wf_k_attention_backward(cublas, a, q, ld, k, ld, v, ld, io.dout, qd, io.dq, qd,
+                                         io.dk, kvd, io.dv, kvd, err);
+    }
+    cudaError_t e = cudaDeviceSynchronize();
+    if (!rc && e != cudaSuccess)
+        rc = wf_error_set(err, WF_EIO, "%s", cudaGetErrorString(e));
+    return rc;
+}
+
+/* Device buffers of one attention case on random bf16 inputs. */
+struct attn_case {
+    int heads, kv, hd, n, T, longest;
+    size_t qd, kvd, ld;
+    std::vector<int32_t> st;
+    vec qkv, dout;
+    dev<wf_bf16> dqkv, ddout, out, dq, dk, dv;
+    dev<int32_t> dst;
+    attn_case(int h, int k, int d, const std::vector<int> &lens, const std::vector<int32_t> &s)
+        : heads(h), kv(k), hd(d), n((int)lens.size()), T(s.back()), longest(0), qd((size_t)h * d),
+          kvd((size_t)k * d), ld(qd + 2 * kvd), st(s), qkv(round_bf(rand_vec(T * ld, 2.0f))),
+          dout(round_bf(rand_vec(T * qd, 1.0f))), dqkv(T * ld), ddout(T * qd), out(T * qd),
+          dq(T * qd), dk(T * kvd), dv(T * kvd), dst(s.size())
+    {
+        for (int l : lens)
+            longest = l > longest ? l : longest;
+    }
+    cudaError_t upload()
+    {
+        cudaError_t e = put(dqkv, qkv);
+        if (e == cudaSuccess)
+            e = put(ddout, dout);
+        return e == cudaSuccess ? put(dst, st) : e;
+    }
+    /* NaN everywhere, so that anything a path leaves unwritten fails */
+    cudaError_t poison()
+    {
+        wf_bf16 *o[4] = {out.p, dq.p, dk.p, dv.p};
+        size_t n16[4] = {out.n, dq.n, dk.n, dv.n};
+        cudaError_t e = cudaSuccess;
+        for (int i = 0; i < 4 && e == cudaSuccess; i++)
+            e = cudaMemset(o[i], 0xff, n16[i] * 2);
+        return e;
+    }
+    attn_io io() const { return {dqkv.p, ddout.p, ld, out.p, dq.p, dk.p, dv.p}; }
+    wf_k_attn shape() const { return {heads, kv, hd, st.data(), n, nullptr, 0}; }
+    std::string name(int path) const
+    {
+        return dims("path=%s heads=%d kv=%d hd=%d T=%d longest=%d", path_names[path], heads, kv, hd,
+                    T, longest);
+    }
+};
+
+/* Every path of the attention (forward and backward) against the CPU. */
+static void check_attention(int heads, int kv, int hd, const std::vector<int> &lens)
+{
+    const char *kernel = "attention";
+    attn_case c(heads, kv, hd, lens, starts_of(lens));
+    wf_tf_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.heads = heads, cfg.kv_heads = kv, cfg.head_dim = hd;
+    size_t T = c.T, qd = c.qd, kvd = c.kvd;
+    vec q = block(c.qkv, T, qd, c.ld), k = block(c.qkv, T, kvd, c.ld, qd),
+        v = block(c.qkv, T, kvd, c.ld, qd + kvd);
+    vec ref[4] = {vec(T * qd), vec(T * qd), vec(T * kvd), vec(T * kvd)}, got;
+    size_t sc = wf_tf_attention_scratch(&cfg, c.longest),
+           sb = wf_tf_attention_backward_scratch(&cfg, c.longest);
+    vec scratch(sc > sb ? sc : sb);
+    for (int s = 0; s < c.n; s++) {
+        size_t a = c.st[s];
+        wf_tf_attention(&cfg, &q[a * qd], &k[a * kvd], &v[a * kvd], lens[s], &ref[0][a * qd],
+                        scratch.data());
+        wf_tf_attention_backward(&cfg, &q[a * qd], &k[a * kvd], &v[a * kvd], &c.dout[a * qd],
+                                 lens[s], &ref[1][a * qd], &ref[2][a * kvd], &ref[3][a * kvd],
+                                 scratch.data());
+    }
+    CK(c.upload());
+    static const char *const outs[4] = {"attention", "attention_backward.dq",
+                                        "attention_backward.dk", "attention_backward.dv"};
+    for (int path = 0; path < PATHS; path++) {
+        if (is_flash(path) && !wf_k_flash_supported(hd))
+            continue;
+        wf_k_attn a = c.shape();
+        dev<char> scr(path_scratch(path, &a, c.T, c.longest));
+        a.scratch = scr.p, a.scratch_bytes = scr.n;
+        wf_error err;
+        CK(scr.err);
+        CK(c.poison());
+        if (path_run(path, true, true, &a, c.dst.p, c.io(), &err)) {
+            printf("FAIL kernel=attention shape=%s error=%s\n", c.name(path).c_str(), err.msg);
+            failures++;
+            continue;
+        }
+        const dev<wf_bf16> *d[4] = {&c.out, &c.dq, &c.dk, &c.dv};
+        for (int i = 0; i < 4; i++) {
+            CK(get(got, *d[i]));
+            report(outs[i], c.name(path), got, ref[i], tol16);
+        }
+    }
+}
+
+/* Milliseconds per call of fn, over iters calls after one warm-up. */
+template <typename F> static double time_ms(int iters, F fn)
+{
+    cudaEvent_t e0, e1;
+    float ms = -1.0f;
+    if (fn() || cudaEventCreate(&e0) != cudaSuccess)
+        return -1.0;
+    if (cudaEventCreate(&e1) == cudaSuccess) {
+        cudaEventRecord(e0);
+        for (int i = 0; i < iters; i++)
+            fn();
+        cudaEventRecord(e1);
+        cudaEventSynchronize(e1);
+        cudaEventElapsedTime(&ms, e0, e1);
+        cudaEventDestroy(e1);
+    }
+    cudaEventDestroy(e0);
+    return ms / iters;
+}
+
+/* At a model's shape: flash against the cuBLAS path (too big for the CPU),
+ * and the time of each path, forward and backward. */
+static void time_attention(int heads, int kv, int hd, const std::vector<int> &lens, int iters)
+{
+    const char *kernel = "attention_timing";
+    attn_case c(heads, kv, hd, lens, starts_of(lens));
+    CK(c.upload());
+    vec ref[4], got;
+    const dev<wf_bf16> *d[4] = {&c.out, &c.dq, &c.dk, &c.dv};
+    static const char *const outs[4] = {"flash_vs_cublas", "flash_vs_cublas.dq",
+                                        "flash_vs_cublas.dk", "flash_vs_cublas.dv"};
+    for (int path : {PATH_CUBLAS, PATH_FLASH, PATH_FLASH_KEPT}) {
+        if (is_flash(path) && !wf_k_flash_supported(hd))
+            continue;
+        wf_k_attn a = c.shape();
+        dev<char> scr(path_scratch(path, &a, c.T, c.longest));
+        a.scratch = scr.p, a.scratch_bytes = scr.n;
+        wf_error err;
+        CK(scr.err);
+        CK(c.poison());
+        if (path_run(path, true, true, &a, c.dst.p, c.io(), &err)) {
+            printf("FAIL kernel=%s shape=%s error=%s\n", kernel, c.name(path).c_str(), err.msg);
+            failures++;
+            continue;
+        }
+        for (int i = 0; i < 4; i++) {
+            CK(get(got, *d[i]));
+            if (path == PATH_CUBLAS)
+                ref[i] = got;
+            else if (!ref[i].empty())
+                report(outs[i], c.name(path), got, ref[i], tol16);
+        }
+        double f =
+            time_ms(iters, [&] { return path_run(path, true, false, &a, c.dst.p, c.io(), &err); });
+        double b =
+            time_ms(iters, [&] { return path_run(path, false, true, &a, c.dst.p, c.io(), &err); });
+        printf("TIME kernel=attention shape=%s forward_ms=%.3f backward_ms=%.3f\n",
+               c.name(path).c_str(), f, b);
+    }
+}
+
+static void check_swiglu()
+{
+    const char *kernel = "swiglu";
+    int rows = 9, cols = 300;
+    size_t ldin = 2 * cols + 4, lda = cols + 3, ldd = cols + 1;
+    vec gu = round_bf(rand_vec(rows * ldin, 4.0f)), dact = rand_vec(rows * ldd, 1.0f), got;
+    vec g = block(gu, rows, cols, ldin), u = block(gu, rows, cols, ldin, cols), act = g;
+    size_t n = (size_t)rows * cols;
+    vec da = block(dact, rows, cols, ldd), dg(n), du(n);
+    wf_tf_swiglu(act.data(), u.data(), n);
+    wf_tf_swiglu_backward(g.data(), u.data(), da.data(), n, dg.data(), du.data());
+    dev<wf_bf16> dgu(gu.size()), dact16(rows * lda), dd(rows * ldin);
+    dev<float> ddact(dact.size());
+    CK(put(dgu, gu));
+    CK(put(ddact, dact));
+    CK(wf_k_swiglu(dgu.p, dgu.p + cols, ldin, rows, cols, dact16.p, lda, 0));
+    CK(get(got, dact16));
+    std::string shape = dims("%dx%d fused ld=%zu", rows, cols, ldin);
+    report(kernel, shape, block(got, rows, cols, lda), act, tol16);
+    kernel = "swiglu_backward";
+    CK(wf_k_swiglu_backward(dgu.p, dgu.p + cols, ldin, rows, cols, ddact.p, ldd, dd.p, dd.p + cols,
+                            ldin, 0));
+    CK(get(got, dd));
+    report("swiglu_backward.dgate", shape, block(got, rows, cols, ldin), dg, tol16);
+    report("swiglu_backward.dup", shape, block(got, rows, cols, ldin, cols), du, tol16);
+}
+
+static void check_dropout()
+{
+    const char *kernel = "lora_dropout";
+    int rows = 20, cols = 96, layer = 3, proj = WF_TF_UP;
+    size_t ld = cols + 5, row0 = 7;
+    float p = 0.25f, ks = 1.0f / (1.0f - p);
+    uint64_t seed = wf_tf_mix64(rng_state + 17);
+    vec x = round_bf(rand_vec(rows * ld, 1.0f)), g = rand_vec(rows * ld, 1.0f),
+        gx0 = rand_vec(rows * ld, 1.0f), y((size_t)rows * cols), gx = gx0, got;
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++) {
+            bool keep = wf_tf_dropout_keep(seed, layer, proj, (row0 + r) * cols + c, p);
+            y[(size_t)r * cols + c] = keep ? x[r * ld + c] * ks : 0.0f;
+            gx[r * ld + c] += keep ? g[r * ld + c] * ks : 0.0f;
+        }
+    dev<wf_bf16> dx(x.size()), dy((size_t)rows * cols);
+    dev<float> dg(g.size()), dgx(g.size());
+    CK(put(dx, x));
+    CK(wf_k_lora_dropout(dx.p, ld, rows, cols, seed, layer, proj, p, row0, dy.p, cols, 0));
+    CK(get(got, dy));
+    std::string shape = dims("%dx%d p=%.2f row0=%zu", rows, cols, p, row0);
+    report(kernel, shape, got, y, tol16);
+    kernel = "lora_dropout_backward.accumulate";
+    CK(put(dg, g));
+    CK(put(dgx, gx0));
+    CK(wf_k_lora_dropout_backward(dg.p, ld, rows, cols, seed, layer, proj, p, row0, dgx.p, ld, 1,
+                                  0));
+    CK(get(got, dgx));
+    report(kernel, shape, block(got, rows, cols, ld), block(gx, rows, cols, ld), tol32);
+    kernel = "lora_dropout_backward.inplace";
+    CK(wf_k_lora_dropout_backward(dg.p, ld, rows, cols, seed, layer, proj, p, row0, dg.p, ld, 0,
+                                  0));
+    CK(get(got, dg));
+    vec ref = block(gx, rows, cols, ld), gx0b = block(gx0, rows, cols, ld);
+    for (size_t i = 0; i < ref.size(); i++)
+        ref[i] -= gx0b[i]; /* the masked gradient alone */
+    report(kernel, shape, block(got, rows, cols, ld), ref, tol32);
+}
+
+static void check_pool()
+{
+    const char *kernel = "pool";
+    std::vector<int32_t> st = starts_of({1, 37, 5, 257});
+    int n = 4, T = st[n], h = 200;
+    vec x = rand_vec((size_t)T * h, 2.0f), w = rand_vec(h, 1.0f), pooled((size_t)n * h), got;
+    vec dp = rand_vec((size_t)n * h, 1.0f), dx0 = rand_vec((size_t)T * h, 1.0f), dx = dx0;
+    for (int s = 0; s < n; s++) {
+        size_t last = (size_t)(st[s + 1] - 1) * h;
+        wf_tf_rmsnorm(&x[last], 1, h, h, w.data(), eps, &pooled[(size_t)s * h], h);
+        wf_tf_rmsnorm_backward(&x[last], 1, h, h, w.data(), eps, &dp[(size_t)s * h], h, &dx[last],
+                               h, 1);
+    }
+    dev<float> dxx(x.size()), dw(h), dpo(pooled.size()), drs(n), ddp(dp.size()), ddx(dx.size());
+    dev<int32_t> dst(st.size());
+    CK(put(dxx, x));
+    CK(put(dw, w));
+    CK(put(dst, st));
+    CK(wf_k_pool(dxx.p, h, dst.p, n, dw.p, eps, dpo.p, drs.p, 0));
+    CK(get(got, dpo));
+    std::string shape = dims("T=%d n=%d h=%d", T, n, h);
+    report(kernel, shape, got, pooled, tol32);
+    for (int saved = 0; saved < 2; saved++) {
+        kernel = saved ? "pool_backward.rstd_saved" : "pool_backward";
+        CK(put(ddp, dp));
+        CK(put(ddx, dx0));
+        CK(wf_k_pool_backward(dxx.p, h, dst.p, n, dw.p, eps, saved ? drs.p : nullptr, ddp.p, ddx.p,
+                              0));
+        CK(get(got, ddx));
+        report(kernel, shape, got, dx, tol32);
+    }
+}
+
+/* The head forward, the loss and the head backward of grad.c, for one kind. */
+static void check_head(wf_head_kind kind)
+{
+    bool coral = kind == WF_HEAD_CORAL;
+    const char *kernel = coral ? "head_forward.coral" : "head_forward.independent";
+    int n = 50, h = 200, nw = coral ? h : 3 * h;
+    float scale = 0.37f;
+    vec pooled = rand_vec((size_t)n * h, 1.0f), w = rand_vec(nw, 0.3f), b = rand_vec(3, 1.0f);
+    vec z((size_t)n * 3), dz((size_t)n * 3), loss(n), gw = rand_vec(nw, 1.0f),
+                                                      gb = rand_vec(3, 1.0f);
+    vec gw0 = gw, gb0 = gb, dpool((size_t)n * h, 0.0f), got;
+    std::vector<int32_t> labels(n);
+    wf_tf_adapter ad;
+    memset(&ad, 0, sizeof ad);
+    ad.head = kind, ad.hidden = h, ad.head_w = w.data(), ad.head_b = b.data();
+    for (int s = 0; s < n; s++) {
+        labels[s] = 1 + s % 4;
+        wf_tf_head_apply(&ad, &pooled[(size_t)s * h], &z[(size_t)s * 3]);
+        loss[s] = (float)wf_tf_ordinal_loss(&z[(size_t)s * 3], labels[s], &dz[(size_t)s * 3]);
+        for (int k = 0; k < 3; k++) {
+            float g = dz[(size_t)s * 3 + k] * scale;
+            dz[(size_t)s * 3 + k] = g;
+            gb[k] += g;
+            for (int i = 0; i < h; i++) {
+                gw[(coral ? 0 : (size_t)k * h) + i] += g * pooled[(size_t)s * h + i];
+                dpool[(size_t)s * h + i] += g * w[(coral ? 0 : (size_t)k * h) + i];
+            }
+        }
+    }
+    dev<float> dpo(pooled.size()), dw(nw), db(3), dz_(z.size()), ddz(dz.size()), dgw(nw), dgb(3),
+        ddp(dpool.size());
+    dev<double> dloss(n);
+    dev<int32_t> dl(n);
+    CK(put(dpo, pooled));
+    CK(put(dw, w));
+    CK(put(db, b));
+    CK(put(dl, labels));
+    CK(wf_k_head_forward(dpo.p, n, h, dw.p, db.p, coral, dz_.p, 0));
+    CK(get(got, dz_));
+    std::string shape = dims("n=%d h=%d", n, h);
+    report(kernel, shape, got, z, tol32);
+    kernel = "ordinal_loss";
+    CK(put(dz_, z)); /* the CPU's logits, so the loss is checked alone */
+    CK(wf_k_ordinal_loss(dz_.p, dl.p, n, scale, dloss.p, ddz.p, 0));
+    std::vector<double> l(n);
+    CK(cudaMemcpy(l.data(), dloss.p, n * 8, cudaMemcpyDeviceToHost));
+    report("ordinal_loss.loss", shape, vec(l.begin(), l.end()), loss, tol32);
+    CK(get(got, ddz));
+    report("ordinal_loss.dlogits", shape, got, dz, tol32);
+    kernel = coral ? "head_backward.coral" : "head_backward.independent";
+    CK(put(ddz, dz));
+    CK(put(dgw, gw0));
+    CK(put(dgb, gb0));
+    CK(wf_k_head_backward(dpo.p, n, h, dw.p, coral, ddz.p, dgw.p, dgb.p, ddp.p, 0));
+    CK(get(got, dgw));
+    report(coral ? "head_backward.coral.gw" : "head_backward.independent.gw", shape, got, gw,
+           tol32);
+    CK(get(got, dgb));
+    report(coral ? "head_backward.coral.gb" : "head_backward.independent.gb", shape, got, gb,
+           tol32);
+    CK(get(got, ddp));
+    report(coral ? "head_backward.coral.dpooled" : "head_backward.independent.dpooled", shape, got,
+           dpool, tol32);
+}
+
+/* Three clipped AdamW steps with decay against wf_tf_adamw_step, each
+ * step's norm from wf_k_sumsq. */
+static void check_optim()
+{
+    const char *kernel = "adamw";
+    size_t n = 100003, n_decay = 90000;
+    wf_tf_optim_opts o;
+    wf_tf_optim_defaults(&o);
+    o.lr = 1e-3, o.weight_decay = 0.1, o.max_grad_norm = 1.0;
+    wf_tf_adamw a;
+    wf_error err;
+    if (wf_tf_adamw_init(&a, &o, n, &err)) {
+        printf("FAIL kernel=adamw call=wf_tf_adamw_init error=%s\n", err.msg);
+        failures++;
+        return;
+    }
+    vec p = rand_vec(n, 1.0f), got, norms, dnorms;
+    dev<float> dp(n), dg(n), dm(n), dv(n);
+    dev<double> partial(WF_K_REDUCE_BLOCKS), dss(1);
+    dev<wf_bf16> d16(n);
+    CK(put(dp, p));
+    CK(cudaMemset(dm.p, 0, n * 4));
+    CK(cudaMemset(dv.p, 0, n * 4));
+    for (int t = 1; t <= 3; t++) {
+        vec g = rand_vec(n, 0.05f * t), gc = g;
+        double lr = o.lr * t / 3.0;
+        norms.push_back((float)wf_tf_adamw_step(&a, p.data(), gc.data(), n_decay, lr));
+        CK(put(dg, g));
+        CK(wf_k_sumsq(dg.p, n, partial.p, dss.p, 0));
+        double ss;
+        CK(cudaMemcpy(&ss, dss.p, 8, cudaMemcpyDeviceToHost));
+        double norm = sqrt(ss);
+        dnorms.push_back((float)norm);
+        wf_k_adamw_args args = {o.beta1,
+                                o.beta2,
+                                o.eps,
+                                1.0 - lr * o.weight_decay,
+                                lr / (1.0 - pow(o.beta1, t)),
+                                sqrt(1.0 - pow(o.beta2, t)),
+                                norm > o.max_grad_norm ? (float)(o.max_grad_norm / norm) : 1.0f};
+        CK(wf_k_adamw(dp.p, dg.p, dm.p, dv.p, n, n_decay, &args, d16.p, 0));
+    }
+    std::string shape = dims("n=%zu n_decay=%zu steps=3 clipped", n, n_decay);
+    report("sumsq.norm", shape, dnorms, norms, tol32);
+    CK(get(got, dp));
+    report("adamw.params", shape, got, p, tol32);
+    CK(get(got, dm));
+    report("adamw.m", shape, got, vec(a.m, a.m + n), tol32);
+    CK(get(got, dv));
+    report("adamw.v", shape, got, vec(a.v, a.v + n), tol32);
+    CK(get(got, d16));
+    report("adamw.bf16_mirror", shape, got, p, tol16);
+    wf_tf_adamw_free(&a);
+}
+
+int main(int argc, char **argv)
+{
+    int count = 0;
+    setvbuf(stdout, NULL, _IOLBF, 0); /* each line out at once, should a kernel hang */
+    if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
+        printf("SKIP no CUDA device\n");
+        return 2;
+    }
+    uint64_t seed = (uint64_t)time(NULL);
+    bool quick = false; /* --quick: no timing at the model's shape */
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0)
+            quick = true;
+        else
+            seed = strtoull(argv[i], NULL, 0);
+    }
+    rng_state = seed;
+    printf("check_kernels seed=%llu\n", (unsigned long long)seed);
+    check_misc();
+    check_embed();
+    check_rmsnorm();
+    check_headnorm();
+    check_rope();
+    check_bias();
+    check_softmax(3, 20, 50, 30);
+    check_softmax(2, 2, 5000, 4998);
+    if (cublasCreate(&cublas) != CUBLAS_STATUS_SUCCESS) {
+        printf("FAIL kernel=attention call=cublasCreate\n");
+        failures++;
+    } else {
+        check_attention(4, 2, 64, {1, 7, 130, 300});
+        check_attention(3, 3, 32, {50, 17});
+        check_attention(4, 2, 128, {200, 3, 64, 65});
+        if (!quick) {
+            time_attention(16, 8, 128, {2048, 2048, 2048, 2048}, 5);
+            time_attention(16, 8, 128, std::vector<int>(16, 512), 5);
+        }
+    }
+    check_swiglu();
+    check_dropout();
+    check_pool();
+    check_head(WF_HEAD_CORAL);
+    check_head(WF_HEAD_INDEPENDENT);
+    check_optim();
+    printf("check_kernels: %d failed\n", failures);
+    return failures ? 1 : 0;
+}
