@@ -15,7 +15,11 @@
  *         tok_s=X ms=Y mfu=Z status=ok
  *
  * usage: bench_kernels_transformer [--model DIR] [--seconds S]
- *            [--score-tokens N] [--train-tokens N]
+ *            [--score-tokens N] [--train-tokens N] [--len 512|2048]
+ *            [--variants] [--quick]
+ * --variants adds training without dropout (train_nodrop) and of the head
+ * alone (train_head), to show what the adapters cost; --quick makes one
+ * warm-up and one timed call per case, for a profiler.
  * Without a usable GPU it prints "no CUDA device: skipped" and exits 0. */
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +36,9 @@ typedef struct bench_opts {
     const char *model;
     double seconds;
     size_t score_tokens, train_tokens;
+    size_t only_len; /* 0: 512 and 2048 */
+    int variants;    /* also train without dropout, and the head alone */
+    int quick;       /* one warm-up and one call per case (for profilers) */
 } bench_opts;
 
 static float *rand_tensor(size_t n, double center, double scale, uint64_t *rng)
@@ -158,17 +165,17 @@ static int run_once(bench_case *bc, wf_error *err)
 }
 
 /* Two warm-up calls, then calls until both `seconds` and three calls have
- * passed. */
-static void bench_run(bench_case *bc, const wf_tf_config *c, size_t len, double seconds)
+ * passed (quick: one of each). */
+static void bench_run(bench_case *bc, const wf_tf_config *c, size_t len, const bench_opts *o)
 {
     wf_error err;
-    int rc = 0, calls = 0;
-    double t0 = 0, t = 0;
-    for (int i = 0; rc == 0 && i < 2; i++)
+    int rc = 0, calls = 0, warm = o->quick ? 1 : 2, least = o->quick ? 1 : 3;
+    double t0 = 0, t = 0, seconds = o->quick ? 0 : o->seconds;
+    for (int i = 0; rc == 0 && i < warm; i++)
         rc = run_once(bc, &err);
     if (rc == 0)
         t0 = gc_now();
-    while (rc == 0 && ((t = gc_now() - t0) < seconds || calls < 3)) {
+    while (rc == 0 && ((t = gc_now() - t0) < seconds || calls < least)) {
         rc = run_once(bc, &err);
         calls += rc == 0;
     }
@@ -187,6 +194,15 @@ static void bench_run(bench_case *bc, const wf_tf_config *c, size_t len, double 
     fflush(stdout);
 }
 
+static void bench_train(wf_cuda_model *cm, wf_tf_engine *engine, const char *mode,
+                        const wf_tf_config *c, size_t len, const bench_opts *o)
+{
+    bench_case tc = {.mode = mode, .cm = cm, .engine = engine, .seed = 1};
+    if (batch_make(&tc.b, len, o->train_tokens, c->vocab) == 0)
+        bench_run(&tc, c, len, o);
+    batch_free(&tc.b);
+}
+
 static void bench_len(wf_cuda_model *cm, const wf_cuda_adapter *base, const wf_cuda_adapter *lora,
                       wf_tf_engine *engine, const wf_tf_config *c, size_t len, const bench_opts *o)
 {
@@ -195,17 +211,40 @@ static void bench_len(wf_cuda_model *cm, const wf_cuda_adapter *base, const wf_c
         (bc.logits = malloc(bc.b.n * 3 * sizeof *bc.logits))) {
         bc.mode = "score";
         bc.ca = base;
-        bench_run(&bc, c, len, o->seconds);
+        bench_run(&bc, c, len, o);
         bc.mode = "score_lora";
         bc.ca = lora;
-        bench_run(&bc, c, len, o->seconds);
+        bench_run(&bc, c, len, o);
     }
     free(bc.logits);
     batch_free(&bc.b);
-    bench_case tc = {.mode = "train", .cm = cm, .engine = engine, .seed = 1};
-    if (batch_make(&tc.b, len, o->train_tokens, c->vocab) == 0)
-        bench_run(&tc, c, len, o->seconds);
-    batch_free(&tc.b);
+    bench_train(cm, engine, "train", c, len, o);
+}
+
+/* Training with other LoRA settings, to see what the adapters and their
+ * dropout cost: a fresh adapter and engine for each. */
+static int bench_variants(wf_cuda_model *cm, const wf_tf_model *m, const wf_tf_optim_opts *oo,
+                          const bench_opts *o, wf_error *err)
+{
+    static const struct {
+        const char *mode;
+        wf_tf_lora_opts lora;
+    } variants[] = {{"train_nodrop", {16, 32, 0.0, LORA_ALL}}, {"train_head", {16, 32, 0.0, 0}}};
+    for (size_t v = 0; v < sizeof variants / sizeof variants[0]; v++) {
+        wf_tf_adapter *ad = NULL;
+        wf_tf_engine e = {0};
+        int rc = wf_tf_adapter_new(m, &variants[v].lora, WF_HEAD_CORAL, 1, &ad, err);
+        if (rc == 0 && (rc = wf_cuda_engine(cm, ad, oo, &e, err)) == 0)
+            for (size_t len = 512; len <= 2048; len *= 4)
+                if (!o->only_len || o->only_len == len)
+                    bench_train(cm, &e, variants[v].mode, wf_tf_model_config(m), len, o);
+        if (e.ops)
+            e.ops->destroy(e.ctx);
+        wf_tf_adapter_free(ad);
+        if (rc)
+            return rc;
+    }
+    return 0;
 }
 
 static int bench_model(const wf_tf_model *m, const bench_opts *o, wf_error *err)
@@ -232,10 +271,13 @@ static int bench_model(const wf_tf_model *m, const bench_opts *o, wf_error *err)
         !(rc = wf_cuda_adapter_upload(cm, ad, &lora, err)) &&
         !(rc = wf_cuda_engine(cm, ad, &oo, &e, err))) {
         for (size_t len = 512; len <= 2048; len *= 4)
-            bench_len(cm, base, lora, &e, c, len, o);
+            if (!o->only_len || o->only_len == len)
+                bench_len(cm, base, lora, &e, c, len, o);
     }
     if (e.ops)
         e.ops->destroy(e.ctx);
+    if (rc == 0 && o->variants)
+        rc = bench_variants(cm, m, &oo, o, err);
     if (lora)
         wf_cuda_adapter_free(lora);
     if (base)
@@ -248,22 +290,28 @@ static int bench_model(const wf_tf_model *m, const bench_opts *o, wf_error *err)
 
 static int parse_args(int argc, char **argv, bench_opts *o)
 {
-    *o = (bench_opts){NULL, 3.0, 16384, 8192};
-    for (int i = 1; i + 1 < argc; i += 2) {
-        const char *v = argv[i + 1];
-        if (strcmp(argv[i], "--model") == 0)
+    *o = (bench_opts){NULL, 3.0, 16384, 8192, 0, 0, 0};
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--variants") == 0 || strcmp(argv[i], "--quick") == 0) {
+            *(argv[i][2] == 'v' ? &o->variants : &o->quick) = 1;
+            continue;
+        }
+        if (i + 1 == argc) /* an option without its value */
+            return -1;
+        const char *v = argv[++i];
+        if (strcmp(argv[i - 1], "--model") == 0)
             o->model = v;
-        else if (strcmp(argv[i], "--seconds") == 0)
+        else if (strcmp(argv[i - 1], "--seconds") == 0)
             o->seconds = atof(v);
-        else if (strcmp(argv[i], "--score-tokens") == 0)
+        else if (strcmp(argv[i - 1], "--score-tokens") == 0)
             o->score_tokens = strtoull(v, NULL, 10);
-        else if (strcmp(argv[i], "--train-tokens") == 0)
+        else if (strcmp(argv[i - 1], "--train-tokens") == 0)
             o->train_tokens = strtoull(v, NULL, 10);
+        else if (strcmp(argv[i - 1], "--len") == 0)
+            o->only_len = strtoull(v, NULL, 10);
         else
             return -1;
     }
-    if (argc % 2 == 0) /* an option without its value */
-        return -1;
     return o->score_tokens && o->train_tokens ? 0 : -1;
 }
 
@@ -272,7 +320,8 @@ int main(int argc, char **argv)
     bench_opts o;
     if (parse_args(argc, argv, &o)) {
         fprintf(stderr, "usage: bench_kernels_transformer [--model DIR] [--seconds S] "
-                        "[--score-tokens N] [--train-tokens N]\n");
+                        "[--score-tokens N] [--train-tokens N] [--len 512|2048] [--variants] "
+                        "[--quick]\n");
         return 2;
     }
     if (wf_cuda_device_count() < 1) {

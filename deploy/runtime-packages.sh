@@ -30,7 +30,11 @@ paths=$(ldd "$bin")
 status=0
 found=""
 for lib in $libs; do
-    path=$(printf '%s\n' "$paths" | awk -v l="$lib" '$1 == l && $2 == "=>" { print $3 }')
+    # "name => /path (addr)", or "/path (addr)" for the loader itself, which
+    # C++ and CUDA-runtime links name directly.
+    path=$(printf '%s\n' "$paths" | awk -v l="$lib" '
+        $1 == l && $2 == "=>" { print $3; exit }
+        { n = split($1, p, "/") } n > 1 && p[n] == l { print $1; exit }')
     if [ -n "$path" ] && pkg=$(owner "$path"); then
         found="$found$pkg
 "

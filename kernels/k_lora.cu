@@ -12,33 +12,34 @@ using namespace wf_k_detail;
 namespace
 {
 
-__global__ void dropout(const wf_bf16 *x, size_t ldx, int rows, int cols, uint64_t seed, int layer,
-                        int proj, float p, size_t row0, wf_bf16 *out, size_t ldo)
+/* One grid row of blocks per row of x (looping past 65535 rows), threads
+ * across the columns: no 64-bit division per element. */
+__global__ void dropout(const wf_bf16 *x, size_t ldx, int rows, int cols, uint32_t key, float p,
+                        size_t row0, wf_bf16 *out, size_t ldo)
 {
     float keep_scale = 1.0f / (1.0f - p);
-    size_t n = (size_t)rows * cols;
-    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n;
-         i += (size_t)gridDim.x * blockDim.x) {
-        size_t r = i / cols, c = i % cols;
-        bool keep = wf_tf_dropout_keep(seed, layer, proj, (row0 + r) * cols + c, p);
-        out[r * ldo + c] =
-            __float2bfloat16_rn(keep ? __bfloat162float(x[r * ldx + c]) * keep_scale : 0.0f);
+    for (int r = blockIdx.y; r < rows; r += gridDim.y) {
+        size_t base = (row0 + (size_t)r) * (size_t)cols;
+        for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < cols; c += gridDim.x * blockDim.x) {
+            bool keep = wf_tf_dropout_keep_key(key, base + (size_t)c, p);
+            float v = keep ? __bfloat162float(x[r * ldx + c]) * keep_scale : 0.0f;
+            out[r * ldo + c] = __float2bfloat16_rn(v);
+        }
     }
 }
 
-__global__ void dropout_backward(const float *g, size_t ldg, int rows, int cols, uint64_t seed,
-                                 int layer, int proj, float p, size_t row0, float *dx, size_t lddx,
-                                 int accumulate)
+__global__ void dropout_backward(const float *g, size_t ldg, int rows, int cols, uint32_t key,
+                                 float p, size_t row0, float *dx, size_t lddx, int accumulate)
 {
     float keep_scale = 1.0f / (1.0f - p);
-    size_t n = (size_t)rows * cols;
-    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n;
-         i += (size_t)gridDim.x * blockDim.x) {
-        size_t r = i / cols, c = i % cols;
-        bool keep = wf_tf_dropout_keep(seed, layer, proj, (row0 + r) * cols + c, p);
-        float v = keep ? g[r * ldg + c] * keep_scale : 0.0f;
-        float *d = dx + r * lddx + c;
-        *d = accumulate ? *d + v : v;
+    for (int r = blockIdx.y; r < rows; r += gridDim.y) {
+        size_t base = (row0 + (size_t)r) * (size_t)cols;
+        for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < cols; c += gridDim.x * blockDim.x) {
+            bool keep = wf_tf_dropout_keep_key(key, base + (size_t)c, p);
+            float v = keep ? g[r * ldg + c] * keep_scale : 0.0f;
+            float *d = dx + r * lddx + c;
+            *d = accumulate ? *d + v : v;
+        }
     }
 }
 
@@ -50,8 +51,8 @@ cudaError_t wf_k_lora_dropout(const wf_bf16 *x, size_t ldx, int rows, int cols, 
 {
     if (rows <= 0 || cols <= 0)
         return cudaSuccess;
-    dropout<<<blocks_for((size_t)rows * cols), threads, 0, stream>>>(
-        x, ldx, rows, cols, seed, layer, proj, p, row0, out, ldo);
+    dropout<<<grid_rows(rows, cols), threads, 0, stream>>>(
+        x, ldx, rows, cols, wf_tf_dropout_key(seed, layer, proj), p, row0, out, ldo);
     return cudaGetLastError();
 }
 
@@ -61,7 +62,7 @@ cudaError_t wf_k_lora_dropout_backward(const float *g, size_t ldg, int rows, int
 {
     if (rows <= 0 || cols <= 0)
         return cudaSuccess;
-    dropout_backward<<<blocks_for((size_t)rows * cols), threads, 0, stream>>>(
-        g, ldg, rows, cols, seed, layer, proj, p, row0, dx, lddx, accumulate);
+    dropout_backward<<<grid_rows(rows, cols), threads, 0, stream>>>(
+        g, ldg, rows, cols, wf_tf_dropout_key(seed, layer, proj), p, row0, dx, lddx, accumulate);
     return cudaGetLastError();
 }

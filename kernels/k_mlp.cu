@@ -9,16 +9,16 @@ using namespace wf_k_detail;
 namespace
 {
 
+/* Grids of grid_rows's shape: no 64-bit division per element. */
 __global__ void swiglu(const wf_bf16 *gate, const wf_bf16 *up, size_t ldin, int rows, int cols,
                        wf_bf16 *act, size_t ldact)
 {
-    size_t n = (size_t)rows * cols;
-    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n;
-         i += (size_t)gridDim.x * blockDim.x) {
-        size_t r = i / cols, c = i % cols, at = r * ldin + c;
-        float g = __bfloat162float(gate[at]), u = __bfloat162float(up[at]);
-        act[r * ldact + c] = __float2bfloat16_rn(g / (1.0f + expf(-g)) * u);
-    }
+    for (int r = blockIdx.y; r < rows; r += gridDim.y)
+        for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < cols; c += gridDim.x * blockDim.x) {
+            size_t at = r * ldin + c;
+            float g = __bfloat162float(gate[at]), u = __bfloat162float(up[at]);
+            act[r * ldact + c] = __float2bfloat16_rn(g / (1.0f + expf(-g)) * u);
+        }
 }
 
 /* silu'(g) = s (1 + g (1 - s)), s = sigmoid(g). Each element is read before
@@ -28,16 +28,15 @@ __global__ void swiglu_backward(const wf_bf16 *gate, const wf_bf16 *up, size_t l
                                 int cols, const float *dact, size_t lddact, wf_bf16 *dgate,
                                 wf_bf16 *dup, size_t ldd)
 {
-    size_t n = (size_t)rows * cols;
-    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n;
-         i += (size_t)gridDim.x * blockDim.x) {
-        size_t r = i / cols, c = i % cols, at = r * ldin + c;
-        float g = __bfloat162float(gate[at]), u = __bfloat162float(up[at]);
-        float d = dact[r * lddact + c];
-        float s = 1.0f / (1.0f + expf(-g));
-        dgate[r * ldd + c] = __float2bfloat16_rn(d * u * s * (1.0f + g * (1.0f - s)));
-        dup[r * ldd + c] = __float2bfloat16_rn(d * g * s);
-    }
+    for (int r = blockIdx.y; r < rows; r += gridDim.y)
+        for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < cols; c += gridDim.x * blockDim.x) {
+            size_t at = r * ldin + c;
+            float g = __bfloat162float(gate[at]), u = __bfloat162float(up[at]);
+            float d = dact[r * lddact + c];
+            float s = 1.0f / (1.0f + expf(-g));
+            dgate[r * ldd + c] = __float2bfloat16_rn(d * u * s * (1.0f + g * (1.0f - s)));
+            dup[r * ldd + c] = __float2bfloat16_rn(d * g * s);
+        }
 }
 
 } // namespace
@@ -47,8 +46,7 @@ cudaError_t wf_k_swiglu(const wf_bf16 *gate, const wf_bf16 *up, size_t ldin, int
 {
     if (rows <= 0 || cols <= 0)
         return cudaSuccess;
-    swiglu<<<blocks_for((size_t)rows * cols), threads, 0, stream>>>(gate, up, ldin, rows, cols, act,
-                                                                    ldact);
+    swiglu<<<grid_rows(rows, cols), threads, 0, stream>>>(gate, up, ldin, rows, cols, act, ldact);
     return cudaGetLastError();
 }
 
@@ -58,7 +56,7 @@ cudaError_t wf_k_swiglu_backward(const wf_bf16 *gate, const wf_bf16 *up, size_t 
 {
     if (rows <= 0 || cols <= 0)
         return cudaSuccess;
-    swiglu_backward<<<blocks_for((size_t)rows * cols), threads, 0, stream>>>(
-        gate, up, ldin, rows, cols, dact, lddact, dgate, dup, ldd);
+    swiglu_backward<<<grid_rows(rows, cols), threads, 0, stream>>>(gate, up, ldin, rows, cols, dact,
+                                                                   lddact, dgate, dup, ldd);
     return cudaGetLastError();
 }

@@ -297,6 +297,14 @@ inline unsigned blocks_for(size_t n)
     return (unsigned)(b < max_blocks ? b : max_blocks);
 }
 
+/* A grid for row-by-row kernels over [rows, cols]: blocks across the
+ * columns, one grid row per matrix row (the kernel loops past 65535). */
+inline dim3 grid_rows(int rows, int cols)
+{
+    unsigned x = (unsigned)((cols + threads - 1) / threads);
+    return dim3(x, (unsigned)(rows < 65535 ? rows : 65535));
+}
+
 template <typename T> __device__ __forceinline__ T warp_sum(T v)
 {
     for (int o = 16; o > 0; o >>= 1)

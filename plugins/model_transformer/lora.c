@@ -19,9 +19,9 @@ static const float *dropped(const wf_tf_pass *p, int layer, wf_tf_proj proj, con
     if (p->dropout <= 0.0f)
         return x;
     float keep_scale = 1.0f / (1.0f - p->dropout);
+    uint32_t key = wf_tf_dropout_key(p->seed, layer, (int)proj);
     for (size_t i = 0; i < p->tokens * in; i++)
-        a->xd[i] =
-            wf_tf_dropout_keep(p->seed, layer, (int)proj, i, p->dropout) ? x[i] * keep_scale : 0.0f;
+        a->xd[i] = wf_tf_dropout_keep_key(key, i, p->dropout) ? x[i] * keep_scale : 0.0f;
     return a->xd;
 }
 
@@ -47,8 +47,9 @@ static void undrop(const wf_tf_pass *p, int layer, wf_tf_proj proj, const float 
                    float *dx)
 {
     float keep_scale = 1.0f / (1.0f - p->dropout);
+    uint32_t key = wf_tf_dropout_key(p->seed, layer, (int)proj);
     for (size_t i = 0; i < p->tokens * in; i++)
-        if (wf_tf_dropout_keep(p->seed, layer, (int)proj, i, p->dropout))
+        if (wf_tf_dropout_keep_key(key, i, p->dropout))
             dx[i] += dxd[i] * keep_scale;
 }
 

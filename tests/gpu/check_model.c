@@ -22,10 +22,11 @@
 #include "model_transformer/train.h"
 #include "wf_cuda.h"
 
-#define TOL 1e-2
-/* Gradients and optimiser moves: a LoRA gradient sums bf16-rounded
- * activations over every token of the batch, and the first H200 run measured
- * 0.7-1.6e-2 on these (logits and losses stayed under 1e-2). */
+/* bf16 through whole models: the H200 runs measured 0.4-1.5e-2 on logits
+ * (as the oracle's bf16 bound, 2e-2, against transformers) and 0.6-1.6e-2 on
+ * gradients and optimiser moves, where a LoRA gradient sums bf16-rounded
+ * activations over every token of the batch; a real fault gave 0.4-0.6. */
+#define TOL 2e-2
 #define TOL_GRAD 2.5e-2
 #define SMALL_BUDGET 512
 #define LOGITS 3
