@@ -4,11 +4,13 @@
  * on first use lets the binary start anywhere and fall back to the CPU when
  * the library or a GPU is missing (issue 7). Only the entry points wildfeed
  * calls are defined here, with cublas_api.h's own signatures, so the rest of
- * kernels/ uses cuBLAS as usual. The table of entry points is written once,
- * under pthread_once, and only read afterwards. */
+ * kernels/ uses cuBLAS as usual. The table of entry points and the reason
+ * for a failed opening are written once, under pthread_once, and only read
+ * afterwards. */
 #include <cublas_v2.h>
 #include <dlfcn.h>
 #include <pthread.h>
+#include <stdio.h>
 
 #define WF_STR2(x) #x
 #define WF_STR(x) WF_STR2(x)
@@ -47,6 +49,7 @@ struct entry_points {
 
 entry_points cublas;
 pthread_once_t cublas_once = PTHREAD_ONCE_INIT;
+char why_not[256] = "libcublas.so." WF_STR(CUBLAS_VER_MAJOR) " could not be opened";
 
 template <typename F> bool find(void *lib, const char *name, F *out)
 {
@@ -57,8 +60,11 @@ template <typename F> bool find(void *lib, const char *name, F *out)
 void open_cublas()
 {
     void *lib = dlopen("libcublas.so." WF_STR(CUBLAS_VER_MAJOR), RTLD_NOW | RTLD_LOCAL);
-    if (!lib)
+    if (!lib) { /* dlerror says which file was missing: cuBLAS or one it needs */
+        const char *e = dlerror();
+        snprintf(why_not, sizeof why_not, "%s", e ? e : "dlopen failed");
         return;
+    }
     entry_points e = {};
     e.ok = find(lib, "cublasCreate_v2", &e.create) && find(lib, "cublasDestroy_v2", &e.destroy) &&
            find(lib, "cublasSetWorkspace_v2", &e.set_workspace) &&
@@ -67,10 +73,14 @@ void open_cublas()
            find(lib, "cublasGetStatusString", &e.status_string) &&
            find(lib, "cublasGemmEx", &e.gemm) &&
            find(lib, "cublasGemmStridedBatchedEx", &e.gemm_strided);
-    if (e.ok)
+    if (e.ok) {
         cublas = e;
-    else
-        dlclose(lib);
+        return;
+    }
+    snprintf(why_not, sizeof why_not,
+             "libcublas.so." WF_STR(
+                 CUBLAS_VER_MAJOR) " lacks an entry point wildfeed needs (an older cuBLAS?)");
+    dlclose(lib);
 }
 
 bool loaded()
@@ -113,7 +123,7 @@ cublasStatus_t CUBLASWINAPI cublasGetStream_v2(cublasHandle_t handle, cudaStream
 const char *CUBLASWINAPI cublasGetStatusString(cublasStatus_t status)
 {
     if (!loaded())
-        return "libcublas.so." WF_STR(CUBLAS_VER_MAJOR) " could not be opened";
+        return why_not;
     return cublas.status_string(status);
 }
 

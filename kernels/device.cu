@@ -41,6 +41,10 @@ int wf_cu_check(cudaError_t e, const char *call, const char *file, int line, wf_
         e = cudaDeviceSynchronize();
     if (e == cudaSuccess)
         return 0;
+    /* The runtime also keeps the error as this thread's last one, which the
+     * next launch check on this thread would report as its own. A sticky
+     * error is still returned by every later call. */
+    (void)cudaGetLastError();
     char what[64];
     call_text(call, what, sizeof what);
     int code = e == cudaErrorMemoryAllocation ? WF_ENOMEM : WF_EIO;

@@ -56,13 +56,15 @@ int wf_cuda_forward(wf_cuda_model *cm, const wf_cuda_adapter *ca, const int32_t 
 int wf_cuda_grad(wf_cuda_model *cm, const wf_tf_adapter *ad, const wf_tf_batch *b,
                  uint64_t dropout_seed, float scale, float *grad, double *loss_sum, wf_error *err)
 {
-    (void)cm, (void)ad, (void)b, (void)dropout_seed, (void)scale, (void)grad, (void)loss_sum;
+    (void)cm, (void)ad, (void)b, (void)dropout_seed, (void)scale, (void)grad;
+    *loss_sum = 0.0;
     return no_cuda(err);
 }
 
 int wf_cuda_engine(wf_cuda_model *cm, wf_tf_adapter *ad, const wf_tf_optim_opts *o,
                    wf_tf_engine *out, wf_error *err)
 {
-    (void)cm, (void)ad, (void)o, (void)out;
+    (void)cm, (void)ad, (void)o;
+    *out = (wf_tf_engine){NULL, NULL};
     return no_cuda(err);
 }

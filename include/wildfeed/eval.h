@@ -17,6 +17,7 @@ typedef struct wf_eval_metrics {
     double spearman; /* rank correlation of reward and label (ties averaged) */
     size_t pairs;    /* preference pairs scored; 0 when no set */
     double pairwise; /* share of pairs where chosen scores above rejected, ties half */
+    size_t refused;  /* examples and pairs left out: the model cannot score them (WF_EINVAL) */
 } wf_eval_metrics;
 
 /* The metrics as pure functions over arrays: logits[i * WF_LOGITS ..] and
@@ -60,8 +61,9 @@ void wf_pref_get(const wf_pref_set *s, size_t i, wf_model_input *chosen, wf_mode
 void wf_pref_free(wf_pref_set *s);
 
 /* Scores examples (and prefs when non-NULL) with m, in batches of at most
- * 256 inputs, and fills out. A label outside 1..4 is WF_EINVAL; a scoring
- * error is passed on. */
+ * 256 inputs, and fills out. A label outside 1..4 is WF_EINVAL. An input
+ * the model refuses (WF_EINVAL) is left out of the metrics and counted in
+ * out->refused, with its pair; any other scoring error is passed on. */
 int wf_eval_run(const wf_model *m, const wf_example *ex, size_t n, const wf_pref_set *prefs,
                 wf_eval_metrics *out, wf_error *err);
 

@@ -120,6 +120,14 @@ typedef struct wf_train_report {
 int wf_model_train(const char *kind, const wf_example *train, size_t n_train,
                    const wf_example *eval, size_t n_eval, const wf_train_opts *o, wf_model **out,
                    wf_train_report *report, wf_error *err);
+/* The same, reusing what it can of like, the model being served (NULL:
+ * nothing): a transformer over the same base trains on like's base weights
+ * and GPU copy instead of loading a second one. like is only borrowed for
+ * the call; the result holds its own reference to anything shared. */
+int wf_model_train_like(const char *kind, const wf_model *like, const wf_example *train,
+                        size_t n_train, const wf_example *eval, size_t n_eval,
+                        const wf_train_opts *o, wf_model **out, wf_train_report *report,
+                        wf_error *err);
 
 /* Loads the model in dir (its meta.json names the backend). Weight files are
  * validated before use; a corrupt or truncated file is an error. */

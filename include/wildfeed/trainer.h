@@ -115,6 +115,19 @@ int wf_trainer_new(const wf_config *cfg, const char *store_path, wf_registry *re
 /* Stops the thread if running, then frees. NULL is a no-op. */
 void wf_trainer_free(wf_trainer *t);
 
+/* Where a run finds the model being served, to train on what it can share
+ * (a transformer's base weights and their GPU copy) rather than loading
+ * them again: acquire returns it, or NULL, with a handle that release
+ * takes back after training. */
+typedef struct wf_trainer_served {
+    const wf_model *(*acquire)(void *ctx, const void **hold);
+    void (*release)(void *ctx, const void *hold);
+    void *ctx;
+} wf_trainer_served;
+
+/* Before wf_trainer_start; s is copied. */
+void wf_trainer_set_served(wf_trainer *t, const wf_trainer_served *s);
+
 /* One training run now, on the calling thread; WF_ESTATE when another run is
  * in progress. Errors (store, training, registry) are returned; a skip or a
  * rejection is a successful run. */

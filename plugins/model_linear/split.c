@@ -32,7 +32,12 @@ void wf_lin_split_text(const char *text, size_t len, const char **query, size_t 
 {
     const char *end = text + len;
     const char *q = find(text, len, query_head);
-    const char *r = q ? find(q, (size_t)(end - q), response_head) : NULL;
+    /* The response header is looked for after the whole query header: in
+     * a crafted text the two can overlap ("\n## User Query\n\n## Assistant
+     * Response\n"), and a search from q would end the query before it
+     * starts. */
+    const char *body = q ? q + strlen(query_head) : NULL;
+    const char *r = body ? find(body, (size_t)(end - body), response_head) : NULL;
     if (!r) {
         *query = text + len;
         *qlen = 0;

@@ -167,6 +167,8 @@ static int run_epochs(loop *lp, wf_tf_adapter *best, wf_train_report *rep, wf_er
         int rc = run_epoch(lp, &tl, err);
         if (!rc && lp->n_eval)
             rc = eval_loss(lp, &el, err);
+        if (!rc && !isfinite(el)) /* else no epoch would ever count as best */
+            rc = diverged(lp, "the eval loss", el, err);
         if (rc)
             return rc;
         rep->epochs_run = e + 1;

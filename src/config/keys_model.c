@@ -21,7 +21,8 @@ const wf_config_key wf_keys_model[] = {
                 "Transformer: where it trains and scores: auto (a CUDA GPU when one is found, "
                 "else the CPU), cpu, or cuda (an error without a GPU)."),
     WF_KEY_INT("model.token_budget", "16384", 16, 16777216,
-               "Transformer: tokens per batch on the GPU (and per scoring chunk on the CPU)."),
+               "Transformer: tokens per batch: concurrent scoring requests are batched together "
+               "up to it, and the GPU's activations are planned for it."),
     WF_KEY_INT("model.lora.rank", "16", 1, 1024, "Transformer: rank of the LoRA adapters."),
     WF_KEY_DOUBLE("model.lora.alpha", "32", 0, 65536,
                   "Transformer: LoRA alpha; the adapters' output is scaled by alpha / rank."),

@@ -75,6 +75,20 @@ static void publish_current(wf_serving *s)
         wf_log(WF_LOG_ERROR, "active model not loaded", "version", version, "error", err.msg, NULL);
 }
 
+/* The trainer's view of the served model: held through a training run, so
+ * a swap meanwhile frees the old model only when the run lets it go. */
+static const wf_model *served_acquire(void *ctx, const void **hold)
+{
+    const wf_model_ref *r = wf_model_slot_acquire(((wf_serving *)ctx)->slot);
+    *hold = r;
+    return r ? r->model : NULL;
+}
+
+static void served_release(void *ctx, const void *hold)
+{
+    wf_model_slot_release(((wf_serving *)ctx)->slot, hold);
+}
+
 int wf_serving_start(wf_serving *s, const wf_config *cfg, wf_error *err)
 {
     s->metrics = -1;
@@ -88,8 +102,11 @@ int wf_serving_start(wf_serving *s, const wf_config *cfg, wf_error *err)
         publish_current(s);
     if (rc == 0 && wf_config_bool(cfg, "train.enabled")) {
         rc = wf_trainer_new(cfg, store, s->registry, publish, s, &s->trainer, err);
-        if (rc == 0)
+        if (rc == 0) {
+            wf_trainer_set_served(s->trainer,
+                                  &(wf_trainer_served){served_acquire, served_release, s});
             rc = wf_trainer_start(s->trainer, TRAINER_POLL_MS, err);
+        }
     }
     wf_server_hooks hooks = {s, list_models, activate, retrain};
     if (rc == 0 && wf_config_bool(cfg, "server.enabled"))

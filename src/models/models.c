@@ -17,8 +17,9 @@ typedef struct backend {
     const char *const *files; /* weight files the loader reads */
     /* like: the model being served, whose parts the new one may share */
     int (*load)(const char *dir, const wf_model *like, wf_model **out, wf_error *err);
-    int (*train)(const wf_example *train, size_t n_train, const wf_example *eval, size_t n_eval,
-                 const wf_train_opts *o, wf_model **out, wf_train_report *report, wf_error *err);
+    int (*train)(const wf_model *like, const wf_example *train, size_t n_train,
+                 const wf_example *eval, size_t n_eval, const wf_train_opts *o, wf_model **out,
+                 wf_train_report *report, wf_error *err);
 } backend;
 
 static const char *const linear_files[] = {WF_LIN_FILE, NULL};
@@ -30,8 +31,17 @@ static int linear_load(const char *dir, const wf_model *like, wf_model **out, wf
     return wf_linear_load(dir, out, err);
 }
 
+/* A linear model shares nothing with the one it replaces. */
+static int linear_train(const wf_model *like, const wf_example *train, size_t n_train,
+                        const wf_example *eval, size_t n_eval, const wf_train_opts *o,
+                        wf_model **out, wf_train_report *report, wf_error *err)
+{
+    (void)like;
+    return wf_linear_train(train, n_train, eval, n_eval, o, out, report, err);
+}
+
 static const backend backends[] = {
-    {"linear", linear_files, linear_load, wf_linear_train},
+    {"linear", linear_files, linear_load, linear_train},
     {"transformer", wf_transformer_files, wf_transformer_load, wf_transformer_train},
 };
 
@@ -45,14 +55,22 @@ static int find_backend(const char *kind, const backend **out, wf_error *err)
     return wf_error_set(err, WF_EINVAL, "unknown model kind \"%s\"", kind ? kind : "(none)");
 }
 
-int wf_model_train(const char *kind, const wf_example *train, size_t n_train,
-                   const wf_example *eval, size_t n_eval, const wf_train_opts *o, wf_model **out,
-                   wf_train_report *report, wf_error *err)
+int wf_model_train_like(const char *kind, const wf_model *like, const wf_example *train,
+                        size_t n_train, const wf_example *eval, size_t n_eval,
+                        const wf_train_opts *o, wf_model **out, wf_train_report *report,
+                        wf_error *err)
 {
     *out = NULL;
     const backend *b;
     int rc = find_backend(kind, &b, err);
-    return rc ? rc : b->train(train, n_train, eval, n_eval, o, out, report, err);
+    return rc ? rc : b->train(like, train, n_train, eval, n_eval, o, out, report, err);
+}
+
+int wf_model_train(const char *kind, const wf_example *train, size_t n_train,
+                   const wf_example *eval, size_t n_eval, const wf_train_opts *o, wf_model **out,
+                   wf_train_report *report, wf_error *err)
+{
+    return wf_model_train_like(kind, NULL, train, n_train, eval, n_eval, o, out, report, err);
 }
 
 /* A file name of meta.json must stay inside the model directory. */

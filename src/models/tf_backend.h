@@ -23,6 +23,7 @@
 #include "model_transformer/adapter.h"
 #include "model_transformer/tokenizer.h"
 #include "model_transformer/transformer.h"
+#include "models/tf_batcher.h"
 #include "wf_cuda.h"
 #include "wildfeed/model.h"
 
@@ -81,9 +82,10 @@ int wf_tfb_encode(const wf_tfb_base *b, size_t max_len, const wf_model_input *in
 
 /* What a transformer wf_model's impl points at. */
 typedef struct wf_tfb_model {
-    wf_tfb_base *base;   /* one reference */
-    wf_tf_adapter *ad;   /* owned */
-    wf_cuda_adapter *ca; /* owned; NULL on the CPU */
+    wf_tfb_base *base;       /* one reference */
+    wf_tf_adapter *ad;       /* owned */
+    wf_cuda_adapter *ca;     /* owned; NULL on the CPU */
+    wf_tfb_batcher *batcher; /* owned: concurrent score calls share batches */
     size_t max_len;
 } wf_tfb_model;
 
@@ -98,8 +100,12 @@ const wf_tfb_model *wf_tfb_of(const wf_model *m);
 /* The backend's entries in src/models/models.c's table. */
 extern const char *const wf_transformer_files[];
 int wf_transformer_load(const char *dir, const wf_model *like, wf_model **out, wf_error *err);
-int wf_transformer_train(const wf_example *train, size_t n_train, const wf_example *eval,
-                         size_t n_eval, const wf_train_opts *o, wf_model **out,
-                         wf_train_report *report, wf_error *err);
+int wf_transformer_train(const wf_model *like, const wf_example *train, size_t n_train,
+                         const wf_example *eval, size_t n_eval, const wf_train_opts *o,
+                         wf_model **out, wf_train_report *report, wf_error *err);
+/* A new reference to like's base when it is the base o asks for (same
+ * directory, config.json unchanged on disk, long enough sequences, same
+ * token budget, and a device o's setting accepts); NULL when it is not. */
+wf_tfb_base *wf_tfb_base_reuse(const wf_model *like, const wf_tfb_base_opts *o);
 
 #endif

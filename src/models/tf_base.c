@@ -168,3 +168,26 @@ int wf_tfb_base_load(const wf_tfb_base_opts *o, wf_tfb_base **out, wf_error *err
     *out = b;
     return 0;
 }
+
+/* Checks the file on disk, not only the path: a base replaced in place
+ * since like was loaded is not reused. */
+wf_tfb_base *wf_tfb_base_reuse(const wf_model *like, const wf_tfb_base_opts *o)
+{
+    const wf_tfb_model *l = wf_tfb_of(like);
+    if (!l || !o->dir || !*o->dir)
+        return NULL;
+    wf_tfb_base *b = l->base;
+    char *dir = realpath(o->dir, NULL), path[4096], sha[WF_SHA256_HEX];
+    int same = dir && strcmp(dir, b->dir) == 0 &&
+               dir_file(dir, "config.json", path, sizeof path, NULL) == 0 &&
+               wf_sha256_file(path, sha, NULL) == 0 && strcmp(sha, b->config_sha) == 0;
+    free(dir);
+    size_t max_len = o->max_len ? o->max_len : WF_TF_DEFAULT_MAX_LEN;
+    size_t budget = o->token_budget ? o->token_budget : WF_CUDA_DEFAULT_TOKEN_BUDGET;
+    /* auto takes the device the served base landed on: where it could not
+     * go to the GPU, a second copy would not either. */
+    int device_ok = o->device == WF_TFB_AUTO || (o->device == WF_TFB_CUDA) == (b->cm != NULL);
+    if (!same || b->max_len < max_len || b->token_budget != budget || !device_ok)
+        return NULL;
+    return wf_tfb_base_ref(b);
+}

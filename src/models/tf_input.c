@@ -41,6 +41,16 @@ static void history_start(const char *t, spans *s)
 /* Rendered from parts, the lengths of query and response are known, so
  * headers quoted inside the history or the query cannot mislead: counted
  * back from the template's last "# Output" header. */
+/* The history's start, then a check that, whatever the text, the pieces
+ * are in order and inside it: -1 when they are not. */
+static int finish_spans(const char *t, size_t n, spans *s)
+{
+    history_start(t, s);
+    int ordered = s->h0 <= s->h1 && s->h1 <= s->q0 && s->q0 <= s->q1 && s->q1 <= s->r0 &&
+                  s->r0 <= s->r1 && s->r1 <= n;
+    return ordered ? 0 : -1;
+}
+
 static int spans_of_parts(const char *t, size_t n, size_t qlen, size_t rlen, spans *s)
 {
     const char *o = find_last(t, n, output_head, LEN(output_head));
@@ -55,8 +65,7 @@ static int spans_of_parts(const char *t, size_t n, size_t qlen, size_t rlen, spa
     if (memcmp(t + s->q1, response_head, LEN(response_head)) != 0 ||
         memcmp(t + s->h1, query_head, LEN(query_head)) != 0)
         return -1;
-    history_start(t, s);
-    return 0;
+    return finish_spans(t, n, s);
 }
 
 /* A text alone is split as the linear model splits it (first query header,
@@ -79,8 +88,7 @@ static int spans_of_text(const char *t, size_t n, spans *s)
     s->h1 = s->q0 - head;
     if (s->h1 > 0 && t[s->h1 - 1] == '\n')
         s->h1--;
-    history_start(t, s);
-    return 0;
+    return finish_spans(t, n, s);
 }
 
 static int ids_append(wf_token_ids *out, const int32_t *ids, size_t n, wf_error *err)

@@ -52,6 +52,14 @@ static int forward(const wf_tfb_model *t, const int32_t *const *ids, const size_
     return 0;
 }
 
+static int forward_fn(void *ctx, const int32_t *const *ids, const size_t *lens, size_t n,
+                      float *logits, wf_error *err)
+{
+    return forward(ctx, ids, lens, n, logits, err);
+}
+
+/* Tokenizing runs in the caller's thread; the forward pass in a batch with
+ * whatever other callers are scoring at the same time. */
 static int tfb_score(const wf_model *m, const wf_model_input *in, size_t n, float *logits,
                      wf_error *err)
 {
@@ -71,7 +79,7 @@ static int tfb_score(const wf_model *m, const wf_model_input *in, size_t n, floa
         lens[i] = ids[i].len;
     }
     if (rc == 0)
-        rc = forward(t, ptr, lens, n, logits, err);
+        rc = wf_tfb_batcher_score(t->batcher, forward_fn, (void *)t, ptr, lens, n, logits, err);
     for (size_t i = 0; ids && i < n; i++)
         wf_token_ids_free(&ids[i]);
     free(ids);
@@ -121,6 +129,8 @@ static void tfb_destroy(wf_model *m)
     wf_cuda_adapter_free(t->ca);
     wf_tf_adapter_free(t->ad);
     wf_tfb_base_unref(t->base);
+    wf_tfb_batcher_destroy(t->batcher);
+    free(t->batcher);
     free(t);
     free(m);
 }
@@ -133,17 +143,21 @@ int wf_tfb_model_new(wf_tfb_base *base, wf_tf_adapter *ad, size_t max_len, wf_mo
     *out = NULL;
     wf_model *m = calloc(1, sizeof *m);
     wf_tfb_model *t = calloc(1, sizeof *t);
-    int rc = m && t ? 0 : wf_error_set(err, WF_ENOMEM, "out of memory");
+    wf_tfb_batcher *batcher = malloc(sizeof *batcher);
+    int rc = m && t && batcher ? 0 : wf_error_set(err, WF_ENOMEM, "out of memory");
     if (rc == 0 && base->cm)
         rc = wf_cuda_adapter_upload(base->cm, ad, &t->ca, err);
     if (rc < 0) {
         free(m);
         free(t);
+        free(batcher);
         wf_tf_adapter_free(ad);
         wf_tfb_base_unref(base);
         return rc;
     }
-    *t = (wf_tfb_model){.base = base, .ad = ad, .ca = t->ca, .max_len = max_len};
+    wf_tfb_batcher_init(batcher, base->token_budget);
+    *t =
+        (wf_tfb_model){.base = base, .ad = ad, .ca = t->ca, .batcher = batcher, .max_len = max_len};
     *m = (wf_model){.ops = &tfb_ops, .head = ad->head, .impl = t};
     *out = m;
     return 0;

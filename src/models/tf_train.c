@@ -163,9 +163,9 @@ static int train_on(wf_tfb_base *b, const tok_set *tr, const tok_set *ev, const 
     return wf_tfb_model_new(b, ad, b->max_len, out, err);
 }
 
-int wf_transformer_train(const wf_example *train, size_t n_train, const wf_example *eval,
-                         size_t n_eval, const wf_train_opts *o, wf_model **out,
-                         wf_train_report *report, wf_error *err)
+int wf_transformer_train(const wf_model *like, const wf_example *train, size_t n_train,
+                         const wf_example *eval, size_t n_eval, const wf_train_opts *o,
+                         wf_model **out, wf_train_report *report, wf_error *err)
 {
     *out = NULL;
     wf_train_report local;
@@ -177,7 +177,7 @@ int wf_transformer_train(const wf_example *train, size_t n_train, const wf_examp
                            .head_seed = o->seed};
     wf_tfb_base *b = NULL;
     int rc = wf_tfb_device_parse(o->device, &bo.device, err);
-    if (rc == 0)
+    if (rc == 0 && !(b = wf_tfb_base_reuse(like, &bo)))
         rc = wf_tfb_base_load(&bo, &b, err);
     if (rc < 0)
         return rc;

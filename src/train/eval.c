@@ -1,23 +1,46 @@
 /* Scoring a model over labelled examples and a preference set, and the
  * metrics' JSON and text renderings. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "wildfeed/eval.h"
+#include "wildfeed/log.h"
 
 /* Inputs per scoring call: big enough to amortise a backend's per-call
  * cost, small enough to keep the scratch arrays in cache. */
 #define EVAL_BATCH 256
 
+/* Scores k inputs into logits. A batch the model refuses with WF_EINVAL
+ * (an input it cannot take, such as a response longer than a transformer's
+ * max_len) is scored again item by item, and the refused items are marked
+ * in refused: one odd sample must not fail a whole evaluation. */
+static int score_batch(const wf_model *m, const wf_model_input *in, size_t k, float *logits,
+                       unsigned char *refused, wf_error *err)
+{
+    int rc = wf_model_score(m, in, k, logits, err);
+    if (rc != WF_EINVAL)
+        return rc;
+    for (size_t i = 0; i < k; i++) {
+        rc = wf_model_score(m, in + i, 1, logits + i * WF_LOGITS, err);
+        if (rc == WF_EINVAL)
+            refused[i] = 1;
+        else if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
 static int score_examples(const wf_model *m, const wf_example *ex, size_t n, float *logits,
-                          wf_error *err)
+                          unsigned char *refused, wf_error *err)
 {
     wf_model_input batch[EVAL_BATCH];
     for (size_t at = 0; at < n; at += EVAL_BATCH) {
         size_t k = n - at < EVAL_BATCH ? n - at : EVAL_BATCH;
         for (size_t i = 0; i < k; i++)
             batch[i] = ex[at + i].in;
-        int rc = wf_model_score(m, batch, k, logits + at * WF_LOGITS, err);
+        int rc = score_batch(m, batch, k, logits + at * WF_LOGITS, refused + at, err);
         if (rc < 0)
             return rc;
     }
@@ -25,43 +48,55 @@ static int score_examples(const wf_model *m, const wf_example *ex, size_t n, flo
 }
 
 /* Rewards of every chosen and rejected response; a batch holds the two
- * sides of EVAL_BATCH / 2 pairs. */
-static int score_prefs(const wf_model *m, const wf_pref_set *prefs, double *chosen,
-                       double *rejected, wf_error *err)
+ * sides of EVAL_BATCH / 2 pairs. Returns the pairs kept (both sides
+ * scored), packed at the front, or a negative error. */
+static long score_prefs(const wf_model *m, const wf_pref_set *prefs, double *chosen,
+                        double *rejected, wf_error *err)
 {
     wf_model_input batch[EVAL_BATCH];
     float logits[EVAL_BATCH * WF_LOGITS];
-    size_t n = wf_pref_count(prefs);
+    size_t n = wf_pref_count(prefs), kept = 0;
     for (size_t at = 0; at < n; at += EVAL_BATCH / 2) {
         size_t k = n - at < EVAL_BATCH / 2 ? n - at : EVAL_BATCH / 2;
+        unsigned char refused[EVAL_BATCH] = {0};
         for (size_t i = 0; i < k; i++)
             wf_pref_get(prefs, at + i, &batch[2 * i], &batch[2 * i + 1]);
-        int rc = wf_model_score(m, batch, 2 * k, logits, err);
+        int rc = score_batch(m, batch, 2 * k, logits, refused, err);
         if (rc < 0)
             return rc;
         for (size_t i = 0; i < k; i++) {
-            chosen[at + i] = wf_reward(logits + 2 * i * WF_LOGITS);
-            rejected[at + i] = wf_reward(logits + (2 * i + 1) * WF_LOGITS);
+            if (refused[2 * i] || refused[2 * i + 1])
+                continue;
+            chosen[kept] = wf_reward(logits + 2 * i * WF_LOGITS);
+            rejected[kept++] = wf_reward(logits + (2 * i + 1) * WF_LOGITS);
         }
     }
-    return 0;
+    return (long)kept;
 }
 
+/* The metrics over the examples the model scored. */
 static int eval_examples(const wf_model *m, const wf_example *ex, size_t n, wf_eval_metrics *out,
                          wf_error *err)
 {
-    size_t alloc_n = n ? n : 1;
+    size_t alloc_n = n ? n : 1, kept = 0;
     float *logits = malloc(alloc_n * WF_LOGITS * sizeof *logits);
     int *labels = malloc(alloc_n * sizeof *labels);
-    int rc = logits && labels ? 0 : wf_error_set(err, WF_ENOMEM, "out of memory");
+    unsigned char *refused = calloc(alloc_n, 1);
+    int rc = logits && labels && refused ? 0 : wf_error_set(err, WF_ENOMEM, "out of memory");
     if (rc == 0)
-        rc = score_examples(m, ex, n, logits, err);
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        labels[i] = ex[i].label;
+        rc = score_examples(m, ex, n, logits, refused, err);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (refused[i])
+            continue;
+        memmove(logits + kept * WF_LOGITS, logits + i * WF_LOGITS, WF_LOGITS * sizeof *logits);
+        labels[kept++] = ex[i].label;
+    }
     if (rc == 0)
-        rc = wf_eval_metrics_compute(logits, labels, n, out, err);
+        rc = wf_eval_metrics_compute(logits, labels, kept, out, err);
+    out->refused = n - kept;
     free(logits);
     free(labels);
+    free(refused);
     return rc;
 }
 
@@ -72,13 +107,14 @@ static int eval_prefs(const wf_model *m, const wf_pref_set *prefs, wf_eval_metri
     double *r = malloc(2 * (n ? n : 1) * sizeof *r);
     if (!r)
         return wf_error_set(err, WF_ENOMEM, "out of memory");
-    int rc = score_prefs(m, prefs, r, r + n, err);
-    if (rc == 0) {
-        out->pairs = n;
-        out->pairwise = wf_eval_pairwise(r, r + n, n);
+    long kept = score_prefs(m, prefs, r, r + n, err);
+    if (kept >= 0) {
+        out->pairs = (size_t)kept;
+        out->refused += n - (size_t)kept;
+        out->pairwise = wf_eval_pairwise(r, r + n, (size_t)kept);
     }
     free(r);
-    return rc;
+    return kept < 0 ? (int)kept : 0;
 }
 
 int wf_eval_run(const wf_model *m, const wf_example *ex, size_t n, const wf_pref_set *prefs,
@@ -91,6 +127,12 @@ int wf_eval_run(const wf_model *m, const wf_example *ex, size_t n, const wf_pref
     int rc = eval_examples(m, ex, n, out, err);
     if (rc == 0 && prefs)
         rc = eval_prefs(m, prefs, out, err);
+    if (rc == 0 && out->refused) {
+        char count[24];
+        snprintf(count, sizeof count, "%zu", out->refused);
+        wf_log(WF_LOG_WARN, "evaluation: inputs the model cannot score left out", "count", count,
+               NULL);
+    }
     return rc;
 }
 

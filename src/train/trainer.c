@@ -64,6 +64,11 @@ int wf_trainer_new(const wf_config *cfg, const char *store_path, wf_registry *re
     return 0;
 }
 
+void wf_trainer_set_served(wf_trainer *t, const wf_trainer_served *s)
+{
+    t->served = *s;
+}
+
 void wf_trainer_free(wf_trainer *t)
 {
     if (!t)

@@ -20,6 +20,7 @@ struct wf_trainer {
     wf_registry *reg;
     wf_trainer_publish_fn publish;
     void *publish_ctx;
+    wf_trainer_served served; /* acquire NULL: nothing shared */
 
     pthread_mutex_t mu; /* guards the fields below */
     pthread_cond_t wake;

@@ -137,8 +137,12 @@ static int store_and_publish(wf_trainer *t, const run_data *d, int promote, wf_t
 
 static int train_and_judge(wf_trainer *t, run_data *d, wf_train_outcome *out, wf_error *err)
 {
-    int rc = wf_model_train(t->kind, d->train.items, d->train.n, d->eval.items, d->eval.n,
-                            &t->train_opts, &d->cand, &out->report, err);
+    const void *hold = NULL;
+    const wf_model *served = t->served.acquire ? t->served.acquire(t->served.ctx, &hold) : NULL;
+    int rc = wf_model_train_like(t->kind, served, d->train.items, d->train.n, d->eval.items,
+                                 d->eval.n, &t->train_opts, &d->cand, &out->report, err);
+    if (served)
+        t->served.release(t->served.ctx, hold);
     if (rc == 0 && t->pref_file[0]) {
         size_t bad = 0;
         rc = wf_pref_load(t->pref_file, &d->prefs, &bad, err);

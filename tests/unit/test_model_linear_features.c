@@ -136,6 +136,13 @@ static void test_split_text(void **state)
     wf_lin_split_text("just text", 9, &q, &ql, &r, &rl);
     assert_int_equal(ql, 0);
     assert_int_equal(rl, 9);
+    /* Headers overlapping on one newline are no sections either (the query
+     * used to come out at SIZE_MAX bytes). */
+    const char *t3 = "\n## User Query\n\n## Assistant Response\nabc";
+    wf_lin_split_text(t3, strlen(t3), &q, &ql, &r, &rl);
+    assert_int_equal(ql, 0);
+    assert_ptr_equal(r, t3);
+    assert_int_equal(rl, strlen(t3));
 }
 
 /* All hashed weights 1: a namespace of n features adds n / sqrt(n). */

@@ -287,6 +287,43 @@ static void test_like_shares_the_base(void **state)
     wf_model_free(swapped);
 }
 
+/* A retrain beside the served model trains on its base (weights and any
+ * GPU copy) rather than loading a second one; a different base setting
+ * loads its own. */
+static void test_training_shares_the_served_base(void **state)
+{
+    (void)state;
+    wf_example train[N_TRAIN];
+    make_examples(train, N_TRAIN, 0);
+    wf_train_opts o;
+    tf_opts(&o);
+    o.lora_epochs = 1;
+    wf_model *cand = NULL;
+    wf_error err = {0};
+    const wf_tfb_base *served = wf_tfb_of(g_model)->base;
+    unsigned refs = atomic_load(&served->refs);
+    if (wf_model_train_like("transformer", g_model, train, N_TRAIN, NULL, 0, &o, &cand, NULL, &err))
+        fail_msg("train like: %s", err.msg);
+    assert_ptr_equal(wf_tfb_of(cand)->base, served);
+    assert_int_equal(atomic_load(&served->refs), refs + 1);
+    wf_model_free(cand);
+    assert_int_equal(atomic_load(&served->refs), refs);
+    o.max_len = served->max_len * 2; /* longer sequences than the served base takes */
+    assert_int_equal(
+        wf_model_train_like("transformer", g_model, train, N_TRAIN, NULL, 0, &o, &cand, NULL, &err),
+        0);
+    assert_ptr_not_equal(wf_tfb_of(cand)->base, served);
+    wf_model_free(cand);
+    if (served->cm) /* on a GPU machine the served base is already on the GPU */
+        return;
+    o.max_len = served->max_len;
+    o.device = "cuda"; /* a device the served base is not on: loads (and here fails) */
+    assert_int_equal(
+        wf_model_train_like("transformer", g_model, train, N_TRAIN, NULL, 0, &o, &cand, NULL, &err),
+        WF_EINVAL);
+    assert_null(cand);
+}
+
 static void write_tfb_json(const char *dir, const char *base, const char *sha, const char *max_len)
 {
     char text[1200];
@@ -516,6 +553,14 @@ static void test_truncation_cuts_query_then_refuses(void **state)
     assert_int_equal(wf_tfb_encode(wf_tfb_of(g_model)->base, CUT_LEN, &bare, &out, &err),
                      WF_EINVAL);
     assert_non_null(strstr(err.msg, "no template sections to cut"));
+    /* Headers overlapping on a newline once split a text into a query of
+     * SIZE_MAX bytes and crashed the tokenizer: now they are no sections. */
+    char crafted[1300];
+    snprintf(crafted, sizeof crafted, "\n## User Query\n\n## Assistant Response\n%s", response);
+    wf_model_input hostile = {.text = crafted};
+    assert_int_equal(wf_tfb_encode(wf_tfb_of(g_model)->base, CUT_LEN, &hostile, &out, &err),
+                     WF_EINVAL);
+    assert_non_null(strstr(err.msg, "no template sections to cut"));
     /* Through the model: the item is named. */
     wf_model_input two[2] = {{.text = "fine"}, in};
     float z[2 * WF_LOGITS];
@@ -591,6 +636,7 @@ int main(void)
         cmocka_unit_test(test_training_learns_the_signal),
         cmocka_unit_test(test_load_is_bit_exact),
         cmocka_unit_test(test_like_shares_the_base),
+        cmocka_unit_test(test_training_shares_the_served_base),
         cmocka_unit_test(test_changed_base_is_refused),
         cmocka_unit_test(test_corrupt_files),
         cmocka_unit_test(test_device_choice),

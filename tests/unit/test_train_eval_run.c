@@ -15,8 +15,10 @@ static void near_or_fail(double a, double b, double eps, int line)
 }
 
 /* The fake model: a response starting with a digit d in 1..4 gets logits
- * that make d certain (reward exactly d); anything else scores as 1. It
- * records the calls, and fails when asked to. */
+ * that make d certain (reward exactly d); one starting with X is refused
+ * (WF_EINVAL, as a transformer refuses a response over its max_len);
+ * anything else scores as 1. It records the calls, and fails when asked
+ * to. */
 typedef struct fake {
     size_t calls, inputs, max_batch;
     int fail;
@@ -36,6 +38,8 @@ static int fake_score(const wf_model *m, const wf_model_input *in, size_t n, flo
         if (!in[i].query || !in[i].response)
             return wf_error_set(err, WF_EINVAL, "input %zu without parts", i);
         char c = in[i].response[0];
+        if (c == 'X')
+            return wf_error_set(err, WF_EINVAL, "input %zu: too long", i);
         int d = c >= '1' && c <= '4' ? c - '0' : 1;
         for (int k = 0; k < WF_LOGITS; k++)
             logits[i * WF_LOGITS + k] = d > k + 1 ? 100.0f : -100.0f;
@@ -218,13 +222,37 @@ static void test_wildfb_jsonl(void **state)
     assert_int_equal(wf_examples_load_jsonl("/nonexistent.jsonl", &ex, &bad, &err), WF_EIO);
 }
 
+/* Inputs the model refuses are left out and counted, pairs with them too;
+ * the rest is scored as usual. */
+static void test_refused_inputs_left_out(void **state)
+{
+    (void)state;
+    static const char *const responses[] = {"4 good", "X huge", "1 bad", "3 fine", "X again"};
+    static const int labels[] = {4, 1, 1, 3, 2};
+    wf_example ex[5];
+    for (int i = 0; i < 5; i++)
+        ex[i] = (wf_example){{.query = "q", .response = responses[i]}, labels[i]};
+    fake f;
+    wf_model m = fake_model(&f);
+    wf_eval_metrics mt;
+    assert_int_equal(wf_eval_run(&m, ex, 5, NULL, &mt, NULL), 0);
+    assert_int_equal(mt.n, 3);
+    assert_int_equal(mt.refused, 2);
+    assert_near(mt.accuracy, 1.0, 0);
+    assert_near(mt.mae, 0.0, 0);
+    /* the batch of five refused, then each of the five alone */
+    assert_int_equal(f.calls, 1 + 5);
+    f.fail = 1; /* other errors still fail the evaluation */
+    wf_error err = {0};
+    assert_int_equal(wf_eval_run(&m, ex, 5, NULL, &mt, &err), WF_EIO);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_store_eval_split),
-        cmocka_unit_test(test_examples_after_seq),
-        cmocka_unit_test(test_prefs_and_batches),
-        cmocka_unit_test(test_wildfb_jsonl),
+        cmocka_unit_test(test_store_eval_split),        cmocka_unit_test(test_examples_after_seq),
+        cmocka_unit_test(test_prefs_and_batches),       cmocka_unit_test(test_wildfb_jsonl),
+        cmocka_unit_test(test_refused_inputs_left_out),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     store_cleanup();
