@@ -172,10 +172,8 @@ static void test_truncation(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_qwen3_config),
-        cmocka_unit_test(test_rope_parameters),
-        cmocka_unit_test(test_llama31_config),
-        cmocka_unit_test(test_qwen2_defaults),
+        cmocka_unit_test(test_qwen3_config),   cmocka_unit_test(test_rope_parameters),
+        cmocka_unit_test(test_llama31_config), cmocka_unit_test(test_qwen2_defaults),
         cmocka_unit_test(test_truncation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
