@@ -385,11 +385,39 @@ static int check_values(const wf_st_file *f, const wf_tf_adapter *ad, wf_error *
     return 0;
 }
 
+/* The LoRA values o's adapter has, from the options alone. */
+static size_t values_needed(const wf_tf_config *c, const wf_tf_lora_opts *o)
+{
+    size_t n = 0;
+    for (int p = 0; p < WF_TF_NPROJ; p++)
+        if (o->targets & (1u << p)) {
+            size_t in, out;
+            wf_tf_proj_dims(c, (wf_tf_proj)p, &in, &out);
+            n += (size_t)o->rank * (in + out);
+        }
+    return n * (size_t)c->layers;
+}
+
+static size_t values_held(const wf_st_file *f)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < wf_st_count(f); i++)
+        n += wf_st_at(f, i)->numel;
+    return n;
+}
+
 int wf_tf_adapter_from_st(const wf_tf_model *base, const wf_tf_lora_opts *o, const wf_st_file *f,
                           wf_tf_adapter **out, wf_error *err)
 {
     *out = NULL;
     const wf_tf_config *c = wf_tf_model_config(base);
+    /* A corrupt rank must not cost gigabytes: a file too small for the
+     * adapter its configuration describes is refused before allocating. */
+    size_t needed = values_needed(c, o), held = values_held(f);
+    if (held < needed)
+        return wf_error_set(err, WF_ECORRUPT,
+                            "%s: holds %zu values, the adapter of adapter_config.json needs %zu",
+                            wf_st_what(f), held, needed);
     const char *kind = wf_st_meta(f, WF_TF_PEFT_HEAD_KEY);
     int head = kind ? wf_head_parse(kind) : WF_HEAD_INDEPENDENT;
     if (head < 0)

@@ -259,9 +259,14 @@ static void test_bad_configs(void **state)
     write_text(cfg, "{\"peft_type\":\"LORA\",\"r\":3,\"lora_alpha\":8,"
                     "\"target_modules\":[\"q_proj\",\"lm_head\"]}");
     expect_load(m, dir, WF_ECORRUPT, "target_modules");
-    write_text(cfg, "{\"peft_type\":\"LORA\",\"r\":4,\"lora_alpha\":8,"
+    write_text(cfg, "{\"peft_type\":\"LORA\",\"r\":2,\"lora_alpha\":8,"
                     "\"target_modules\":[\"q_proj\",\"v_proj\",\"down_proj\"]}");
     expect_load(m, dir, WF_ECORRUPT, "shape");
+    /* A larger rank than the file can hold is refused before the adapter is
+     * allocated (a corrupt r of 4096 would cost gigabytes on a real base). */
+    write_text(cfg, "{\"peft_type\":\"LORA\",\"r\":4096,\"lora_alpha\":8,"
+                    "\"target_modules\":[\"q_proj\",\"v_proj\",\"down_proj\"]}");
+    expect_load(m, dir, WF_ECORRUPT, "the adapter of adapter_config.json needs");
     /* Fewer targets than the file holds: the rest are unexpected. */
     write_text(cfg, "{\"peft_type\":\"LORA\",\"r\":3,\"lora_alpha\":8,"
                     "\"target_modules\":[\"q_proj\",\"v_proj\"]}");
