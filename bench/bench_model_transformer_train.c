@@ -11,44 +11,11 @@
  * measured in the same run.
  *
  * usage: bench_model_transformer_train [SECONDS_PER_CASE] (default 3) */
-#include <cblas.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
-
-#include "../tests/unit/test_model_transformer_tiny.h"
 #include "model_transformer/train.h"
-
-static const tiny_spec SPEC = {"Qwen3ForCausalLM", 256, 4, 8, 4, 32, 768, 1000, 0, 1, 0, NULL, 42};
+#include "transformer_bench.h"
 
 typedef enum mode { FORWARD, GRAD, STEP } mode;
 static const char *const MODE_NAMES[] = {"forward", "forward+backward", "train step (adamw)"};
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* The best of a few n x n x n products. */
-static double sgemm_gflops(int n)
-{
-    float *a = malloc(sizeof(float) * n * n), *b = malloc(sizeof(float) * n * n),
-          *c = malloc(sizeof(float) * n * n);
-    for (int i = 0; i < n * n; i++)
-        a[i] = b[i] = (float)(i % 17) * 0.01f;
-    double best = 0;
-    for (int r = 0; r < 6; r++) {
-        double t0 = now_s();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c,
-                    n);
-        double g = 2.0 * n * n * n / (now_s() - t0) / 1e9;
-        best = g > best ? g : best;
-    }
-    free(a), free(b), free(c);
-    return best;
-}
 
 static void die(const char *what, const wf_error *err)
 {
@@ -75,20 +42,10 @@ static void run_once(mode md, const wf_tf_model *m, const wf_tf_adapter *ad, wf_
 static void run_case(const wf_tf_model *m, wf_tf_adapter *ad, mode md, size_t len, double seconds,
                      double peak)
 {
-    size_t n = 1024 / len;
-    int32_t *ids = malloc(sizeof *ids * n * len);
-    const int32_t **seqs = malloc(sizeof *seqs * n);
-    size_t *lens = malloc(sizeof *lens * n);
-    int *labels = malloc(sizeof *labels * n);
-    uint64_t rng = 7;
-    for (size_t i = 0; i < n * len; i++)
-        ids[i] = (int32_t)((tiny_uniform(&rng) + 1.0) / 2.0 * 999);
-    for (size_t i = 0; i < n; i++) {
-        seqs[i] = ids + i * len;
-        lens[i] = len;
-        labels[i] = 1 + (int)(i % 4);
-    }
-    wf_tf_batch b = {seqs, lens, labels, n};
+    bench_batch bb;
+    bench_batch_make(&bb, len);
+    size_t n = bb.n;
+    wf_tf_batch b = {bb.seqs, bb.lens, bb.labels, n};
     float *grad = calloc(ad->n_params, sizeof *grad), *logits = malloc(sizeof(float) * 3 * n);
     wf_tf_optim_opts o;
     wf_tf_optim_defaults(&o);
@@ -98,12 +55,12 @@ static void run_case(const wf_tf_model *m, wf_tf_adapter *ad, mode md, size_t le
     if (md == STEP && wf_tf_engine_cpu(m, ad, &o, &eng, &err))
         die("engine", &err);
     int runs = 0;
-    double t0 = now_s(), t;
+    double t0 = bench_now(), t;
     do {
         run_once(md, m, ad, &eng, &b, grad, logits, (uint64_t)runs + 1);
         runs++;
-    } while ((t = now_s() - t0) < seconds);
-    double flops = wf_tf_forward_flops(wf_tf_model_config(m), lens, n) * (md == FORWARD ? 1 : 3);
+    } while ((t = bench_now() - t0) < seconds);
+    double flops = wf_tf_forward_flops(wf_tf_model_config(m), bb.lens, n) * (md == FORWARD ? 1 : 3);
     double gflops = flops * runs / t / 1e9;
     printf("len %4zu x %2zu %-18s: %8.0f tokens/s  %7.2f ms/batch  %6.2f GFLOP/s (%.0f%% of "
            "sgemm)\n",
@@ -111,40 +68,20 @@ static void run_case(const wf_tf_model *m, wf_tf_adapter *ad, mode md, size_t le
            100 * gflops / peak);
     if (md == STEP)
         eng.ops->destroy(eng.ctx);
-    free(ids), free(seqs), free(lens), free(labels), free(grad), free(logits);
-}
-
-static void remove_model_dir(const char *dir)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    remove(path);
-    snprintf(path, sizeof path, "%s/config.json", dir);
-    remove(path);
-    remove(dir);
+    free(grad), free(logits);
+    bench_batch_free(&bb);
 }
 
 int main(int argc, char **argv)
 {
     double seconds = argc > 1 ? atof(argv[1]) : 3.0;
-    char dir[] = "/tmp/wf-bench-transformer-train-XXXXXX";
-    if (!mkdtemp(dir))
-        return 1;
-    tiny_model tm;
-    tiny_build(&SPEC, &tm);
-    if (tiny_write(&tm, dir) != 0)
-        return 1;
-    tiny_free(&tm);
-    wf_tf_model *m = NULL;
+    wf_tf_model *m = bench_tiny_model();
     wf_error err;
-    if (wf_tf_load_dir(dir, NULL, &m, &err))
-        die("load", &err);
-    remove_model_dir(dir);
     wf_tf_lora_opts lo = {.rank = 16, .alpha = 32, .dropout = 0.05, .targets = 0x7f};
     wf_tf_adapter *ad = NULL;
     if (wf_tf_adapter_new(m, &lo, WF_HEAD_CORAL, 1, &ad, &err))
         die("adapter", &err);
-    double peak = sgemm_gflops(2048);
+    double peak = bench_sgemm_gflops(2048);
     printf("model: Qwen3-like hidden 256, 4 layers, 8 heads, 4 kv heads, head_dim 32, "
            "intermediate 768; LoRA rank 16 on all projections (%zu trained values); "
            "OpenBLAS threads %d\n",

@@ -61,8 +61,11 @@ void wf_tf_rope_freqs(const wf_tf_config *c, float *inv_freq)
     }
 }
 
-void wf_tf_rope_apply(float *x, size_t rows, size_t stride, int n_heads, int hd,
-                      const float *inv_freq, size_t pos0)
+/* Rotates each pair (a, b) by sign * pos * inv_freq[i]: sign -1 is the
+ * transpose, which the backward pass needs. cos and sin are the same for
+ * both, so the backward is the forward's exact transpose. */
+static void rope_rotate(float *x, size_t rows, size_t stride, int n_heads, int hd,
+                        const float *inv_freq, size_t pos0, float sign)
 {
     int half = hd / 2;
     float cs[512], sn[512]; /* hd <= 1024, checked by the config */
@@ -71,7 +74,7 @@ void wf_tf_rope_apply(float *x, size_t rows, size_t stride, int n_heads, int hd,
         for (int i = 0; i < half; i++) {
             float a = pos * inv_freq[i];
             cs[i] = cosf(a);
-            sn[i] = sinf(a);
+            sn[i] = sign * sinf(a);
         }
         for (int h = 0; h < n_heads; h++) {
             float *v = x + r * stride + (size_t)h * hd;
@@ -82,6 +85,18 @@ void wf_tf_rope_apply(float *x, size_t rows, size_t stride, int n_heads, int hd,
             }
         }
     }
+}
+
+void wf_tf_rope_apply(float *x, size_t rows, size_t stride, int n_heads, int hd,
+                      const float *inv_freq, size_t pos0)
+{
+    rope_rotate(x, rows, stride, n_heads, hd, inv_freq, pos0, 1.0f);
+}
+
+void wf_tf_rope_backward(float *dx, size_t rows, size_t stride, int n_heads, int hd,
+                         const float *inv_freq, size_t pos0)
+{
+    rope_rotate(dx, rows, stride, n_heads, hd, inv_freq, pos0, -1.0f);
 }
 
 void wf_tf_swiglu(float *gate, const float *up, size_t n)

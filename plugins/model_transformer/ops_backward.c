@@ -1,8 +1,8 @@
-/* The backward kernels of ops.c. Each recomputes what it needs from the
- * forward's inputs with the forward's own fp32 arithmetic (same inverse RMS,
- * same RoPE angles), so the gradient is that of the function the forward
- * actually computed; reductions that the forward does not have are summed
- * in double. */
+/* The backward kernels of ops.c (RoPE's is there, beside its forward).
+ * Each recomputes what it needs from the forward's inputs with the
+ * forward's own fp32 arithmetic (same inverse RMS), so the gradient is that
+ * of the function the forward actually computed; reductions that the
+ * forward does not have are summed in double. */
 #include <cblas.h>
 #include <math.h>
 
@@ -48,32 +48,6 @@ void wf_tf_rmsnorm_backward(const float *x, size_t rows, size_t dim, size_t stri
     for (size_t r = 0; r < rows; r++)
         rmsnorm_row_backward(x + r * stride, dim, weight, eps, dy + r * dy_stride,
                              dx + r * dx_stride, accumulate);
-}
-
-/* The forward rotates each pair (a, b) by the angle pos * inv_freq[i]; its
- * transpose rotates by minus that angle, so cos and sin are computed exactly
- * as there and only the sign of sin changes. */
-void wf_tf_rope_backward(float *dx, size_t rows, size_t stride, int n_heads, int hd,
-                         const float *inv_freq, size_t pos0)
-{
-    int half = hd / 2;
-    float cs[512], sn[512]; /* hd <= 1024, checked by the config */
-    for (size_t r = 0; r < rows; r++) {
-        float pos = (float)(pos0 + r);
-        for (int i = 0; i < half; i++) {
-            float a = pos * inv_freq[i];
-            cs[i] = cosf(a);
-            sn[i] = sinf(a);
-        }
-        for (int h = 0; h < n_heads; h++) {
-            float *v = dx + r * stride + (size_t)h * hd;
-            for (int i = 0; i < half; i++) {
-                float a = v[i], b = v[i + half];
-                v[i] = a * cs[i] + b * sn[i];
-                v[i + half] = b * cs[i] - a * sn[i];
-            }
-        }
-    }
 }
 
 /* silu'(g) = s (1 + g (1 - s)) with s = sigmoid(g). Each element is read

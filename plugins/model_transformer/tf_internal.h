@@ -62,7 +62,7 @@ void wf_tf_stack_heads(const float *src, size_t stride, float *dst, size_t rows,
 void wf_tf_unstack_heads(const float *src, float *dst, size_t stride, size_t rows, int group,
                          int hd);
 
-/* Backward kernels (ops_backward.c, attention_backward.c): the weights
+/* Backward kernels (ops_backward.c, attention_backward.c, RoPE's in ops.c): the weights
  * are frozen, so each gives the gradient of its input only. "accumulate"
  * adds into the output instead of overwriting it. */
 
