@@ -152,7 +152,7 @@ static int produce_events(wf_kafka_mock *m, long events, wf_error *err)
 
 static int set(wf_config *cfg, wf_error *err, const char *fmt, const char *value)
 {
-    char assignment[512];
+    char assignment[1024]; /* the longest key plus a 512-byte path */
     snprintf(assignment, sizeof assignment, fmt, value);
     return wf_config_set(cfg, assignment, err);
 }

@@ -1,6 +1,10 @@
 /* SwiGLU, forward and backward, in fp32 arithmetic on bf16 operands, with
- * ops.c's and ops_backward.c's formulas. */
+ * ops.c's and ops_backward.c's formulas. Each thread step takes V columns of
+ * one row: V = 8 (16-byte bf16 loads) when every row stride is a multiple of
+ * 8 elements, cols too and every pointer 16-byte aligned (the fused gate|up
+ * layout of the driver), else V = 1. */
 #include <math.h>
+#include <stdint.h>
 
 #include "kernels.cuh"
 
@@ -9,34 +13,140 @@ using namespace wf_k_detail;
 namespace
 {
 
-/* Grids of grid_rows's shape: no 64-bit division per element. */
+constexpr int vec = 8;
+/* Blocks of the grid-stride loops: a few waves of full occupancy on H100. */
+constexpr size_t grid_cap = 1024;
+
+/* The (row, column group) pairs of a rows x groups grid in grid-stride
+ * order, with one division per thread rather than one per step. */
+struct walk {
+    size_t r, c, dr, dc, groups;
+    __device__ explicit walk(size_t n_groups) : groups(n_groups)
+    {
+        size_t k = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
+        size_t step = (size_t)gridDim.x * blockDim.x;
+        r = k / groups, c = k % groups;
+        dr = step / groups, dc = step % groups;
+    }
+    __device__ void next()
+    {
+        r += dr, c += dc;
+        if (c >= groups)
+            c -= groups, r++;
+    }
+};
+
+/* Two bf16, a first, as the 32-bit word they make in memory, and back. */
+__device__ __forceinline__ unsigned pack_bf16(float a, float b)
+{
+    __nv_bfloat162 h = __floats2bfloat162_rn(a, b);
+    return *reinterpret_cast<unsigned *>(&h);
+}
+
+__device__ __forceinline__ float2 unpack_bf16(unsigned u)
+{
+    return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162 *>(&u));
+}
+
+template <int V> __device__ __forceinline__ void load(const wf_bf16 *p, float (&f)[V])
+{
+    if constexpr (V == vec) {
+        uint4 u = *reinterpret_cast<const uint4 *>(p);
+        unsigned w[4] = {u.x, u.y, u.z, u.w};
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+            float2 t = unpack_bf16(w[j]);
+            f[2 * j] = t.x, f[2 * j + 1] = t.y;
+        }
+    } else {
+#pragma unroll
+        for (int j = 0; j < V; j++)
+            f[j] = __bfloat162float(p[j]);
+    }
+}
+
+template <int V> __device__ __forceinline__ void load(const float *p, float (&f)[V])
+{
+    if constexpr (V == vec) {
+        float4 lo = reinterpret_cast<const float4 *>(p)[0],
+               hi = reinterpret_cast<const float4 *>(p)[1];
+        f[0] = lo.x, f[1] = lo.y, f[2] = lo.z, f[3] = lo.w;
+        f[4] = hi.x, f[5] = hi.y, f[6] = hi.z, f[7] = hi.w;
+    } else {
+#pragma unroll
+        for (int j = 0; j < V; j++)
+            f[j] = p[j];
+    }
+}
+
+/* __stwb is a plain store that stays one vector instruction: the compiler
+ * splits some vector stores of unrolled loops into 4-byte ones. */
+template <int V> __device__ __forceinline__ void store(wf_bf16 *p, const float (&f)[V])
+{
+    if constexpr (V == vec) {
+        __stwb(reinterpret_cast<uint4 *>(p),
+               make_uint4(pack_bf16(f[0], f[1]), pack_bf16(f[2], f[3]), pack_bf16(f[4], f[5]),
+                          pack_bf16(f[6], f[7])));
+    } else {
+#pragma unroll
+        for (int j = 0; j < V; j++)
+            p[j] = __float2bfloat16_rn(f[j]);
+    }
+}
+
+template <int V>
 __global__ void swiglu(const wf_bf16 *gate, const wf_bf16 *up, size_t ldin, int rows, int cols,
                        wf_bf16 *act, size_t ldact)
 {
-    for (int r = blockIdx.y; r < rows; r += gridDim.y)
-        for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < cols; c += gridDim.x * blockDim.x) {
-            size_t at = r * ldin + c;
-            float g = __bfloat162float(gate[at]), u = __bfloat162float(up[at]);
-            act[r * ldact + c] = __float2bfloat16_rn(g / (1.0f + expf(-g)) * u);
-        }
+    for (walk w((size_t)(cols / V)); w.r < (size_t)rows; w.next()) {
+        size_t c = w.c * V, at = w.r * ldin + c;
+        float g[V], u[V];
+        load(gate + at, g);
+        load(up + at, u);
+#pragma unroll
+        for (int j = 0; j < V; j++)
+            g[j] = g[j] / (1.0f + expf(-g[j])) * u[j];
+        store(act + w.r * ldact + c, g);
+    }
 }
 
 /* silu'(g) = s (1 + g (1 - s)), s = sigmoid(g). Each element is read before
  * it is written by the same thread, so dgate and dup may overwrite gate and
  * up. */
+template <int V>
 __global__ void swiglu_backward(const wf_bf16 *gate, const wf_bf16 *up, size_t ldin, int rows,
                                 int cols, const float *dact, size_t lddact, wf_bf16 *dgate,
                                 wf_bf16 *dup, size_t ldd)
 {
-    for (int r = blockIdx.y; r < rows; r += gridDim.y)
-        for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < cols; c += gridDim.x * blockDim.x) {
-            size_t at = r * ldin + c;
-            float g = __bfloat162float(gate[at]), u = __bfloat162float(up[at]);
-            float d = dact[r * lddact + c];
-            float s = 1.0f / (1.0f + expf(-g));
-            dgate[r * ldd + c] = __float2bfloat16_rn(d * u * s * (1.0f + g * (1.0f - s)));
-            dup[r * ldd + c] = __float2bfloat16_rn(d * g * s);
+    for (walk w((size_t)(cols / V)); w.r < (size_t)rows; w.next()) {
+        size_t c = w.c * V, at = w.r * ldin + c;
+        float g[V], u[V], d[V];
+        load(gate + at, g);
+        load(up + at, u);
+        load(dact + w.r * lddact + c, d);
+#pragma unroll
+        for (int j = 0; j < V; j++) {
+            float s = 1.0f / (1.0f + expf(-g[j]));
+            float dg = d[j] * u[j] * s * (1.0f + g[j] * (1.0f - s));
+            u[j] = d[j] * g[j] * s;
+            g[j] = dg;
         }
+        store(dgate + w.r * ldd + c, g);
+        store(dup + w.r * ldd + c, u);
+    }
+}
+
+/* Whether a matrix at p with row stride ld suits the 16-byte path (with
+ * cols a multiple of vec, checked apart). */
+bool vec_ok(const void *p, size_t ld)
+{
+    return ld % vec == 0 && (uintptr_t)p % 16 == 0;
+}
+
+unsigned blocks(int rows, int groups)
+{
+    size_t b = ((size_t)rows * groups + threads - 1) / threads;
+    return (unsigned)(b < grid_cap ? b : grid_cap);
 }
 
 } // namespace
@@ -46,7 +156,12 @@ cudaError_t wf_k_swiglu(const wf_bf16 *gate, const wf_bf16 *up, size_t ldin, int
 {
     if (rows <= 0 || cols <= 0)
         return cudaSuccess;
-    swiglu<<<grid_rows(rows, cols), threads, 0, stream>>>(gate, up, ldin, rows, cols, act, ldact);
+    if (cols % vec == 0 && vec_ok(gate, ldin) && vec_ok(up, ldin) && vec_ok(act, ldact))
+        swiglu<vec><<<blocks(rows, cols / vec), threads, 0, stream>>>(gate, up, ldin, rows, cols,
+                                                                      act, ldact);
+    else
+        swiglu<1>
+            <<<blocks(rows, cols), threads, 0, stream>>>(gate, up, ldin, rows, cols, act, ldact);
     return cudaGetLastError();
 }
 
@@ -56,7 +171,12 @@ cudaError_t wf_k_swiglu_backward(const wf_bf16 *gate, const wf_bf16 *up, size_t 
 {
     if (rows <= 0 || cols <= 0)
         return cudaSuccess;
-    swiglu_backward<<<grid_rows(rows, cols), threads, 0, stream>>>(gate, up, ldin, rows, cols, dact,
-                                                                   lddact, dgate, dup, ldd);
+    if (cols % vec == 0 && vec_ok(gate, ldin) && vec_ok(up, ldin) && vec_ok(dact, lddact) &&
+        vec_ok(dgate, ldd) && vec_ok(dup, ldd))
+        swiglu_backward<vec><<<blocks(rows, cols / vec), threads, 0, stream>>>(
+            gate, up, ldin, rows, cols, dact, lddact, dgate, dup, ldd);
+    else
+        swiglu_backward<1><<<blocks(rows, cols), threads, 0, stream>>>(
+            gate, up, ldin, rows, cols, dact, lddact, dgate, dup, ldd);
     return cudaGetLastError();
 }

@@ -1,8 +1,14 @@
 /* RMSNorm over fp32 rows (the residual stream) and Qwen3's per-head q/k
  * norm over bf16 heads, forward and input gradient, with the CPU's
  * arithmetic (ops.c, ops_backward.c): inverse RMS 1 / sqrtf(ss / dim + eps)
- * in fp32, the backward's dot product in double. */
+ * in fp32, the backward's dot product in double.
+ *
+ * One warp per row (or head), grid-stride; each lane takes V consecutive
+ * elements per step: V = 4 (16-byte fp32, 8-byte bf16 vectors) when the
+ * width, every row stride and every pointer allow it, else V = 1. The second
+ * pass re-reads the row, which the first has just brought into L1. */
 #include <math.h>
+#include <stdint.h>
 
 #include "kernels.cuh"
 
@@ -11,109 +17,228 @@ using namespace wf_k_detail;
 namespace
 {
 
-constexpr int row_threads = 256;
-/* Heads per block of the per-head kernels: one warp each. */
-constexpr int heads_per_block = 8;
+constexpr int vec = 4;
+constexpr int warps_per_block = 8;
+constexpr int block_threads = warps_per_block * 32;
+/* Blocks of the grid-stride loops: a few waves of full occupancy on H100. */
+constexpr size_t grid_cap = 1024;
 
 __device__ __forceinline__ float inv_rms(float ss, int dim, float eps)
 {
     return 1.0f / sqrtf(ss / (float)dim + eps);
 }
 
-/* One block per row. */
-__global__ void rmsnorm(const float *x, size_t ldx, int dim, const float *w, float eps, wf_bf16 *y,
-                        size_t ldy, float *rstd)
+__device__ __forceinline__ size_t first_warp()
 {
-    __shared__ float sh[32];
-    const float *xr = x + blockIdx.x * ldx;
-    wf_bf16 *yr = y + blockIdx.x * ldy;
-    float ss = 0.0f;
-    for (int i = threadIdx.x; i < dim; i += blockDim.x)
-        ss += xr[i] * xr[i];
-    float inv = inv_rms(block_sum(ss, sh), dim, eps);
-    for (int i = threadIdx.x; i < dim; i += blockDim.x)
-        yr[i] = __float2bfloat16_rn(w[i] * (xr[i] * inv));
-    if (rstd && threadIdx.x == 0)
-        rstd[blockIdx.x] = inv;
+    return blockIdx.x * (size_t)warps_per_block + (threadIdx.x >> 5);
 }
 
-/* dx_j = inv w_j dy_j - x_j inv^3 / dim * sum_i w_i dy_i x_i; one block per
- * row. */
-__global__ void rmsnorm_backward(const float *x, size_t ldx, int dim, const float *w, float eps,
-                                 const float *rstd, const float *dy, size_t lddy, float *dx,
-                                 size_t lddx, int accumulate)
+__device__ __forceinline__ size_t warp_step()
 {
-    __shared__ float shf[32];
-    __shared__ double shd[32];
-    const float *xr = x + blockIdx.x * ldx, *dyr = dy + blockIdx.x * lddy;
-    float *dxr = dx + blockIdx.x * lddx;
+    return (size_t)gridDim.x * warps_per_block;
+}
+
+/* Two bf16, a first, as the 32-bit word they make in memory, and back. */
+__device__ __forceinline__ unsigned pack_bf16(float a, float b)
+{
+    __nv_bfloat162 h = __floats2bfloat162_rn(a, b);
+    return *reinterpret_cast<unsigned *>(&h);
+}
+
+__device__ __forceinline__ float2 unpack_bf16(unsigned u)
+{
+    return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162 *>(&u));
+}
+
+template <int V> __device__ __forceinline__ void load(const float *p, float (&f)[V])
+{
+    if constexpr (V == vec) {
+        float4 u = *reinterpret_cast<const float4 *>(p);
+        f[0] = u.x, f[1] = u.y, f[2] = u.z, f[3] = u.w;
+    } else {
+        f[0] = p[0];
+    }
+}
+
+template <int V> __device__ __forceinline__ void load(const wf_bf16 *p, float (&f)[V])
+{
+    if constexpr (V == vec) {
+        uint2 u = *reinterpret_cast<const uint2 *>(p);
+        float2 lo = unpack_bf16(u.x), hi = unpack_bf16(u.y);
+        f[0] = lo.x, f[1] = lo.y, f[2] = hi.x, f[3] = hi.y;
+    } else {
+        f[0] = __bfloat162float(p[0]);
+    }
+}
+
+/* __stwb is a plain store that stays one vector instruction: the compiler
+ * splits some vector stores of unrolled loops into 4-byte ones. */
+template <int V> __device__ __forceinline__ void store(float *p, const float (&f)[V])
+{
+    if constexpr (V == vec)
+        __stwb(reinterpret_cast<float4 *>(p), make_float4(f[0], f[1], f[2], f[3]));
+    else
+        p[0] = f[0];
+}
+
+template <int V> __device__ __forceinline__ void store(wf_bf16 *p, const float (&f)[V])
+{
+    if constexpr (V == vec) {
+        __stwb(reinterpret_cast<uint2 *>(p),
+               make_uint2(pack_bf16(f[0], f[1]), pack_bf16(f[2], f[3])));
+    } else {
+        p[0] = __float2bfloat16_rn(f[0]);
+    }
+}
+
+/* The sum of squares of a row of dim elements, over the warp. */
+template <int V, typename T> __device__ float row_sumsq(const T *x, int dim)
+{
     float ss = 0.0f;
+    for (int i = (threadIdx.x & 31) * V; i < dim; i += 32 * V) {
+        float v[V];
+        load(x + i, v);
+#pragma unroll
+        for (int j = 0; j < V; j++)
+            ss += v[j] * v[j];
+    }
+    return warp_sum(ss);
+}
+
+/* y = bf16(w * (x * inv)) over a row of dim elements; lane by lane, each
+ * element read before the same lane writes it (so y may equal x). */
+template <int V, typename T>
+__device__ void row_scale(const T *x, int dim, const float *w, float inv, wf_bf16 *y)
+{
+    for (int i = (threadIdx.x & 31) * V; i < dim; i += 32 * V) {
+        float v[V], wv[V];
+        load(x + i, v);
+        load(w + i, wv);
+#pragma unroll
+        for (int j = 0; j < V; j++)
+            v[j] = wv[j] * (v[j] * inv);
+        store(y + i, v);
+    }
+}
+
+/* The warp's sum over a row of w_i dy_i x_i in double (the backward's
+ * coefficient needs it), its sum of squares of x in *ss. */
+template <int V, typename T>
+__device__ double row_dot(const T *x, const float *w, const T *dy, int dim, float *ss)
+{
+    float s = 0.0f;
     double dot = 0.0;
-    for (int i = threadIdx.x; i < dim; i += blockDim.x) {
-        ss += xr[i] * xr[i];
-        dot += (double)w[i] * dyr[i] * xr[i];
+    for (int i = (threadIdx.x & 31) * V; i < dim; i += 32 * V) {
+        float xv[V], wv[V], dv[V];
+        load(x + i, xv);
+        load(w + i, wv);
+        load(dy + i, dv);
+#pragma unroll
+        for (int j = 0; j < V; j++) {
+            s += xv[j] * xv[j];
+            dot += (double)wv[j] * dv[j] * xv[j];
+        }
     }
-    ss = block_sum(ss, shf);
-    dot = block_sum(dot, shd);
-    float inv = rstd ? rstd[blockIdx.x] : inv_rms(ss, dim, eps);
-    float coef = (float)(dot * inv * inv * inv / (double)dim);
-    for (int j = threadIdx.x; j < dim; j += blockDim.x) {
-        float g = inv * w[j] * dyr[j] - coef * xr[j];
-        dxr[j] = accumulate ? dxr[j] + g : g;
+    *ss = warp_sum(s);
+    return warp_sum(dot);
+}
+
+/* dx_j (+)= inv w_j dy_j - coef x_j over a row; each element of dy read
+ * before the same lane writes dx there (so dx may equal dy). */
+template <int V, typename T>
+__device__ void row_grad(const T *x, const float *w, const T *dy, int dim, float inv, float coef,
+                         T *dx, int accumulate)
+{
+    for (int i = (threadIdx.x & 31) * V; i < dim; i += 32 * V) {
+        float xv[V], wv[V], dv[V], g[V];
+        load(x + i, xv);
+        load(w + i, wv);
+        load(dy + i, dv);
+        if (accumulate)
+            load(dx + i, g);
+#pragma unroll
+        for (int j = 0; j < V; j++) {
+            float d = inv * wv[j] * dv[j] - coef * xv[j];
+            g[j] = accumulate ? g[j] + d : d;
+        }
+        store(dx + i, g);
     }
 }
 
-/* One warp per (token, head); each lane reads the elements it later
- * writes, so y may equal x. */
+template <int V>
+__global__ void rmsnorm(const float *x, size_t ldx, int rows, int dim, const float *w, float eps,
+                        wf_bf16 *y, size_t ldy, float *rstd)
+{
+    for (size_t r = first_warp(); r < (size_t)rows; r += warp_step()) {
+        float inv = inv_rms(row_sumsq<V>(x + r * ldx, dim), dim, eps);
+        row_scale<V>(x + r * ldx, dim, w, inv, y + r * ldy);
+        if (rstd && (threadIdx.x & 31) == 0)
+            rstd[r] = inv;
+    }
+}
+
+/* dx_j = inv w_j dy_j - x_j inv^3 / dim * sum_i w_i dy_i x_i. */
+template <int V>
+__global__ void rmsnorm_backward(const float *x, size_t ldx, int rows, int dim, const float *w,
+                                 float eps, const float *rstd, const float *dy, size_t lddy,
+                                 float *dx, size_t lddx, int accumulate)
+{
+    for (size_t r = first_warp(); r < (size_t)rows; r += warp_step()) {
+        const float *xr = x + r * ldx, *dyr = dy + r * lddy;
+        float ss;
+        double dot = row_dot<V>(xr, w, dyr, dim, &ss);
+        float inv = rstd ? rstd[r] : inv_rms(ss, dim, eps);
+        float coef = (float)(dot * inv * inv * inv / (double)dim);
+        row_grad<V>(xr, w, dyr, dim, inv, coef, dx + r * lddx, accumulate);
+    }
+}
+
+/* One warp per (token, head). */
+template <int V>
 __global__ void headnorm(const wf_bf16 *x, size_t ldx, int T, int heads, int hd, const float *w,
                          float eps, wf_bf16 *y, size_t ldy)
 {
-    size_t row = (size_t)blockIdx.x * heads_per_block + (threadIdx.x >> 5);
-    int lane = threadIdx.x & 31;
-    if (row >= (size_t)T * heads)
-        return; /* whole warps only: the sums below are warp-wide */
-    size_t t = row / heads, h = row % heads;
-    const wf_bf16 *xr = x + t * ldx + h * hd;
-    wf_bf16 *yr = y + t * ldy + h * hd;
-    float ss = 0.0f;
-    for (int i = lane; i < hd; i += 32) {
-        float v = __bfloat162float(xr[i]);
-        ss += v * v;
+    for (size_t row = first_warp(); row < (size_t)T * heads; row += warp_step()) {
+        size_t t = row / heads, h = row % heads;
+        const wf_bf16 *xr = x + t * ldx + h * hd;
+        float inv = inv_rms(row_sumsq<V>(xr, hd), hd, eps);
+        row_scale<V>(xr, hd, w, inv, y + t * ldy + h * hd);
     }
-    float inv = inv_rms(warp_sum(ss), hd, eps);
-    for (int i = lane; i < hd; i += 32)
-        yr[i] = __float2bfloat16_rn(w[i] * (__bfloat162float(xr[i]) * inv));
 }
 
+template <int V>
 __global__ void headnorm_backward(const wf_bf16 *x, size_t ldx, int T, int heads, int hd,
                                   const float *w, float eps, const wf_bf16 *dy, size_t lddy,
                                   wf_bf16 *dx, size_t lddx)
 {
-    size_t row = (size_t)blockIdx.x * heads_per_block + (threadIdx.x >> 5);
-    int lane = threadIdx.x & 31;
-    if (row >= (size_t)T * heads)
-        return;
-    size_t t = row / heads, h = row % heads;
-    const wf_bf16 *xr = x + t * ldx + h * hd, *dyr = dy + t * lddy + h * hd;
-    wf_bf16 *dxr = dx + t * lddx + h * hd;
-    float ss = 0.0f;
-    double dot = 0.0;
-    for (int i = lane; i < hd; i += 32) {
-        float v = __bfloat162float(xr[i]);
-        ss += v * v;
-        dot += (double)w[i] * __bfloat162float(dyr[i]) * v;
-    }
-    float inv = inv_rms(warp_sum(ss), hd, eps);
-    float coef = (float)(warp_sum(dot) * inv * inv * inv / (double)hd);
-    for (int j = lane; j < hd; j += 32) {
-        float g = inv * w[j] * __bfloat162float(dyr[j]) - coef * __bfloat162float(xr[j]);
-        dxr[j] = __float2bfloat16_rn(g);
+    for (size_t row = first_warp(); row < (size_t)T * heads; row += warp_step()) {
+        size_t t = row / heads, h = row % heads;
+        const wf_bf16 *xr = x + t * ldx + h * hd, *dyr = dy + t * lddy + h * hd;
+        float ss;
+        double dot = row_dot<V>(xr, w, dyr, hd, &ss);
+        float inv = inv_rms(ss, hd, eps);
+        float coef = (float)(dot * inv * inv * inv / (double)hd);
+        row_grad<V>(xr, w, dyr, hd, inv, coef, dx + t * lddx + h * hd, 0);
     }
 }
 
-unsigned head_blocks(int T, int heads)
+/* Whether a matrix at p with row stride ld (elements of size bytes) suits
+ * the vector path, given a width that is a multiple of vec. */
+bool vec_ok(const void *p, size_t ld, size_t bytes)
 {
-    return (unsigned)(((size_t)T * heads + heads_per_block - 1) / heads_per_block);
+    return ld % vec == 0 && (uintptr_t)p % (vec * bytes) == 0;
+}
+
+/* The norm weights are read as float4 on the vector path. */
+bool w_ok(const float *w)
+{
+    return (uintptr_t)w % (vec * sizeof(float)) == 0;
+}
+
+unsigned warp_blocks(size_t rows)
+{
+    size_t b = (rows + warps_per_block - 1) / warps_per_block;
+    return (unsigned)(b < grid_cap ? b : grid_cap);
 }
 
 } // namespace
@@ -123,7 +248,11 @@ cudaError_t wf_k_rmsnorm(const float *x, size_t ldx, int rows, int dim, const fl
 {
     if (rows <= 0 || dim <= 0)
         return cudaSuccess;
-    rmsnorm<<<(unsigned)rows, row_threads, 0, stream>>>(x, ldx, dim, w, eps, y, ldy, rstd);
+    unsigned b = warp_blocks((size_t)rows);
+    if (dim % vec == 0 && vec_ok(x, ldx, 4) && vec_ok(y, ldy, 2) && w_ok(w))
+        rmsnorm<vec><<<b, block_threads, 0, stream>>>(x, ldx, rows, dim, w, eps, y, ldy, rstd);
+    else
+        rmsnorm<1><<<b, block_threads, 0, stream>>>(x, ldx, rows, dim, w, eps, y, ldy, rstd);
     return cudaGetLastError();
 }
 
@@ -133,8 +262,14 @@ cudaError_t wf_k_rmsnorm_backward(const float *x, size_t ldx, int rows, int dim,
 {
     if (rows <= 0 || dim <= 0)
         return cudaSuccess;
-    rmsnorm_backward<<<(unsigned)rows, row_threads, 0, stream>>>(x, ldx, dim, w, eps, rstd, dy,
-                                                                 lddy, dx, lddx, accumulate);
+    unsigned b = warp_blocks((size_t)rows);
+    if (dim % vec == 0 && vec_ok(x, ldx, 4) && vec_ok(dy, lddy, 4) && vec_ok(dx, lddx, 4) &&
+        w_ok(w))
+        rmsnorm_backward<vec><<<b, block_threads, 0, stream>>>(x, ldx, rows, dim, w, eps, rstd, dy,
+                                                               lddy, dx, lddx, accumulate);
+    else
+        rmsnorm_backward<1><<<b, block_threads, 0, stream>>>(x, ldx, rows, dim, w, eps, rstd, dy,
+                                                             lddy, dx, lddx, accumulate);
     return cudaGetLastError();
 }
 
@@ -143,8 +278,11 @@ cudaError_t wf_k_headnorm(const wf_bf16 *x, size_t ldx, int T, int heads, int hd
 {
     if (T <= 0 || heads <= 0 || hd <= 0)
         return cudaSuccess;
-    headnorm<<<head_blocks(T, heads), heads_per_block * 32, 0, stream>>>(x, ldx, T, heads, hd, w,
-                                                                         eps, y, ldy);
+    unsigned b = warp_blocks((size_t)T * heads);
+    if (hd % vec == 0 && vec_ok(x, ldx, 2) && vec_ok(y, ldy, 2) && w_ok(w))
+        headnorm<vec><<<b, block_threads, 0, stream>>>(x, ldx, T, heads, hd, w, eps, y, ldy);
+    else
+        headnorm<1><<<b, block_threads, 0, stream>>>(x, ldx, T, heads, hd, w, eps, y, ldy);
     return cudaGetLastError();
 }
 
@@ -154,7 +292,12 @@ cudaError_t wf_k_headnorm_backward(const wf_bf16 *x, size_t ldx, int T, int head
 {
     if (T <= 0 || heads <= 0 || hd <= 0)
         return cudaSuccess;
-    headnorm_backward<<<head_blocks(T, heads), heads_per_block * 32, 0, stream>>>(
-        x, ldx, T, heads, hd, w, eps, dy, lddy, dx, lddx);
+    unsigned b = warp_blocks((size_t)T * heads);
+    if (hd % vec == 0 && vec_ok(x, ldx, 2) && vec_ok(dy, lddy, 2) && vec_ok(dx, lddx, 2) && w_ok(w))
+        headnorm_backward<vec>
+            <<<b, block_threads, 0, stream>>>(x, ldx, T, heads, hd, w, eps, dy, lddy, dx, lddx);
+    else
+        headnorm_backward<1>
+            <<<b, block_threads, 0, stream>>>(x, ldx, T, heads, hd, w, eps, dy, lddy, dx, lddx);
     return cudaGetLastError();
 }

@@ -4,10 +4,10 @@
  *
  * Memory plan: weights (bf16 embedding and matrices, fp32 norms, biases and
  * RoPE frequencies) + the scoring buffers of wf_cu_fwd for B = token_budget
- * tokens (about B * (12 h + 2 qkvd + 2 (qd + kvd) + 2 qd + 6 inter + 2 max_in
- * + 36) bytes, plus the attention scratch of k_attention.cu, capped at
+ * tokens (about B * (12 h + 2 qkvd + 2 (qd + kvd) + 2 qd + 6 inter + 36)
+ * bytes, plus the attention scratch of k_attention.cu, capped at
  * ATTN_SCRATCH_CAP) + the cuBLAS workspace; it must fit the device's free
- * memory less a reserve. Training adds its own plan (train.cu). */
+ * memory less a reserve. Training adds its own plan (store.cu). */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,8 +41,6 @@ static void dims_of(const wf_tf_config *c, wf_cu_dims *d)
     d->inter = (size_t)c->intermediate;
     d->layers = (size_t)c->layers;
     d->vocab = (size_t)c->vocab;
-    d->max_in = d->h > d->qd ? d->h : d->qd;
-    d->max_in = d->max_in > d->inter ? d->max_in : d->inter;
     d->eps = (float)c->rms_eps;
 }
 
@@ -83,7 +81,6 @@ static void lay_out_fwd(wf_cuda_model *cm, wf_cu_arena *a)
     f->att = wf_carve<wf_bf16>(a, B * d->qd);
     f->gu = wf_carve<wf_bf16>(a, B * 2 * d->inter);
     f->act = wf_carve<wf_bf16>(a, B * d->inter);
-    f->xd = wf_carve<wf_bf16>(a, B * d->max_in);
     f->attn_bytes = wf_k_attention_scratch_bytes((int)d->heads, (int)d->kv, (int)d->hd,
                                                  (int)longest, ATTN_SCRATCH_CAP);
     if (wf_k_flash_supported((int)d->hd)) { /* the flash backward's dQ and recomputed output */
@@ -299,6 +296,20 @@ extern "C" void wf_cuda_model_free(wf_cuda_model *cm)
     pthread_mutex_destroy(&cm->lock);
     free(cm->layers);
     free(cm);
+}
+
+/* A poisoned context returns its error from every call, a synchronisation
+ * included, while a call's own failure (a bad argument, memory) is not
+ * kept by the stream. */
+extern "C" int wf_cuda_model_lost(wf_cuda_model *cm)
+{
+    pthread_mutex_lock(&cm->lock);
+    cudaError_t e = cudaSetDevice(cm->device);
+    if (e == cudaSuccess)
+        e = cudaStreamSynchronize(cm->stream);
+    (void)cudaGetLastError();
+    pthread_mutex_unlock(&cm->lock);
+    return e != cudaSuccess;
 }
 
 int wf_cu_enter(wf_cuda_model *cm, wf_error *err)

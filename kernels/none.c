@@ -33,6 +33,12 @@ void wf_cuda_model_free(wf_cuda_model *cm)
     (void)cm;
 }
 
+int wf_cuda_model_lost(wf_cuda_model *cm)
+{
+    (void)cm;
+    return 0;
+}
+
 int wf_cuda_adapter_upload(wf_cuda_model *cm, const wf_tf_adapter *ad, wf_cuda_adapter **out,
                            wf_error *err)
 {

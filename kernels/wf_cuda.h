@@ -47,6 +47,12 @@ int wf_cuda_model_new(const wf_tf_model *m, const wf_cuda_opts *o, wf_cuda_model
                       wf_error *err);
 void wf_cuda_model_free(wf_cuda_model *cm);
 
+/* 1 when cm's device can run nothing more: after a fault that poisons the
+ * CUDA context (an illegal address, a hardware error), every later call
+ * fails with it until the process ends. 0 when it still works, so that a
+ * failed call's error was that call's own. Takes cm's lock. */
+int wf_cuda_model_lost(wf_cuda_model *cm);
+
 /* Adapters and head on the device: what a hot swap replaces. ad NULL means
  * no adapters and the base model's own head. Owned by the caller
  * (wf_cuda_adapter_free). */

@@ -61,6 +61,9 @@ typedef struct wf_model_ops {
     int (*save)(const wf_model *m, const char *dir, wf_error *err);
     const char *const *(*files)(const wf_model *m);
     void (*destroy)(wf_model *m);
+    /* Why the model serves below what it was loaded for (a static string:
+     * its GPU was lost and the CPU took over), or NULL when it does not. */
+    const char *(*degraded)(const wf_model *m);
 } wf_model_ops;
 
 struct wf_model {

@@ -12,16 +12,34 @@ static const wf_tf_lora *lora_of(const wf_tf_pass *p, int layer, wf_tf_proj proj
     return &p->ad->proj[layer][proj];
 }
 
+/* The dropout mask of (layer, proj) on x [tokens, in]: y = keep ? x * scale
+ * : 0, or y += that when accumulate. */
+static void apply_mask(const wf_tf_pass *p, int layer, wf_tf_proj proj, const float *x, size_t in,
+                       float *y, int accumulate)
+{
+    uint32_t key = wf_tf_dropout_key(p->seed, layer, (int)proj);
+    uint32_t thr = wf_tf_dropout_threshold(p->dropout);
+    float scale = wf_tf_dropout_scale(thr);
+    for (size_t t = 0; t < p->tokens; t++) {
+        uint32_t row = wf_tf_dropout_row(key, t), bits = 0;
+        const float *xr = x + t * in;
+        float *yr = y + t * in;
+        for (size_t i = 0; i < in; i++) {
+            if (!(i & 1))
+                bits = wf_tf_dropout_pair(row, (uint32_t)(i >> 1), thr);
+            float v = bits >> (i & 1) & 1 ? xr[i] * scale : 0.0f;
+            yr[i] = accumulate ? yr[i] + v : v;
+        }
+    }
+}
+
 /* The adapter's input: x itself, or its dropped-out copy in a->xd. */
 static const float *dropped(const wf_tf_pass *p, int layer, wf_tf_proj proj, const float *x,
                             size_t in, wf_tf_acts *a)
 {
     if (p->dropout <= 0.0f)
         return x;
-    float keep_scale = 1.0f / (1.0f - p->dropout);
-    uint32_t key = wf_tf_dropout_key(p->seed, layer, (int)proj);
-    for (size_t i = 0; i < p->tokens * in; i++)
-        a->xd[i] = wf_tf_dropout_keep_key(key, i, p->dropout) ? x[i] * keep_scale : 0.0f;
+    apply_mask(p, layer, proj, x, in, a->xd, 0);
     return a->xd;
 }
 
@@ -40,17 +58,6 @@ void wf_tf_project(const wf_tf_pass *p, int layer, wf_tf_proj proj, const float 
     wf_tf_linear(xin, t, in, lo->a, NULL, (size_t)r, a->u);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)t, (blasint)out, r, s, a->u, r,
                 lo->b, r, 1.0f, y, (blasint)out);
-}
-
-/* dx += drop^T(dxd): the mask of the forward, applied to the gradient. */
-static void undrop(const wf_tf_pass *p, int layer, wf_tf_proj proj, const float *dxd, size_t in,
-                   float *dx)
-{
-    float keep_scale = 1.0f / (1.0f - p->dropout);
-    uint32_t key = wf_tf_dropout_key(p->seed, layer, (int)proj);
-    for (size_t i = 0; i < p->tokens * in; i++)
-        if (wf_tf_dropout_keep_key(key, i, p->dropout))
-            dx[i] += dxd[i] * keep_scale;
 }
 
 void wf_tf_project_backward(const wf_tf_pass *p, int layer, wf_tf_proj proj, const float *x,
@@ -82,5 +89,5 @@ void wf_tf_project_backward(const wf_tf_pass *p, int layer, wf_tf_proj proj, con
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, t, bi, r, 1.0f, a->du, r, lo->a, bi,
                 0.0f, a->dxd, bi);
-    undrop(p, layer, proj, a->dxd, in, dx);
+    apply_mask(p, layer, proj, a->dxd, in, dx, 1); /* the mask's transpose is itself */
 }

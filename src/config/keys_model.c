@@ -24,7 +24,7 @@ const wf_config_key wf_keys_model[] = {
                "Transformer: tokens per batch: concurrent scoring requests are batched together "
                "up to it, and the GPU's activations are planned for it."),
     WF_KEY_INT("model.lora.rank", "16", 1, 1024, "Transformer: rank of the LoRA adapters."),
-    WF_KEY_DOUBLE("model.lora.alpha", "32", 0, 65536,
+    WF_KEY_DOUBLE("model.lora.alpha", "32", 1e-6, 65536,
                   "Transformer: LoRA alpha; the adapters' output is scaled by alpha / rank."),
     WF_KEY_DOUBLE("model.lora.dropout", "0.05", 0, 0.9,
                   "Transformer: dropout on the adapters' input while training."),
@@ -38,7 +38,7 @@ const wf_config_key wf_keys_model[] = {
     WF_KEY_DOUBLE("train.lr", "0.5", 0, 10,
                   "Linear model: Adam step size for a feature present in every example."),
     WF_KEY_DOUBLE("train.l2", "1e-6", 0, 1, "Linear model: L2 penalty on the weights."),
-    WF_KEY_DOUBLE("train.lora.lr", "1e-4", 0, 1,
+    WF_KEY_DOUBLE("train.lora.lr", "1e-4", 1e-12, 1,
                   "Transformer: peak AdamW learning rate (linear warm-up, then cosine decay)."),
     WF_KEY_INT("train.lora.epochs", "2", 1, 1000,
                "Transformer: passes over the training split at most."),

@@ -201,7 +201,7 @@ static int escape(wf_jparser *j, const unsigned char *tok, const unsigned char *
     case 'r': out = '\r'; break;
     case 't': out = '\t'; break;
     case 'u': {
-        uint32_t cp;
+        uint32_t cp = 0; /* gcc -O3 cannot see unicode_escape set it */
         if (unicode_escape(j, tok, pp, &cp) < 0)
             return WF_EPARSE;
         *has_nul |= cp == 0;

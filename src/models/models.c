@@ -61,7 +61,7 @@ int wf_model_train_like(const char *kind, const wf_model *like, const wf_example
                         wf_error *err)
 {
     *out = NULL;
-    const backend *b;
+    const backend *b = NULL; /* set when find_backend succeeds */
     int rc = find_backend(kind, &b, err);
     return rc ? rc : b->train(like, train, n_train, eval, n_eval, o, out, report, err);
 }
@@ -132,7 +132,7 @@ int wf_model_load_dir_like(const char *dir, const wf_model *like, wf_model **out
     json_t *meta = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
     if (!meta)
         return wf_error_set(err, WF_ECORRUPT, "%s: %s", path, jerr.text);
-    const backend *b;
+    const backend *b = NULL; /* set when find_backend succeeds */
     int rc = json_is_object(meta) ? 0 : wf_error_set(err, WF_ECORRUPT, "%s: not an object", path);
     if (!rc)
         rc = find_backend(json_string_value(json_object_get(meta, "kind")), &b, err);

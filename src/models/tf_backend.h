@@ -48,7 +48,8 @@ typedef struct wf_tfb_base_opts {
     uint64_t head_seed; /* wf_tf_load_opts.head_seed: the head training starts from */
 } wf_tfb_base_opts;
 
-/* A loaded base; read-only once loaded, freed with its last reference. */
+/* A loaded base; read-only once loaded but for gpu_lost, freed with its
+ * last reference. */
 typedef struct wf_tfb_base {
     atomic_uint refs;
     char *dir;                      /* absolute path */
@@ -57,15 +58,24 @@ typedef struct wf_tfb_base {
     wf_tfb_device device;           /* the setting it was loaded under */
     size_t token_budget;
     wf_tf_model *m;
-    wf_tokenizer *tok; /* dir/tokenizer.json */
-    wf_template *tpl;  /* the default WildReward template */
-    wf_cuda_model *cm; /* NULL on the CPU */
+    wf_tokenizer *tok;   /* dir/tokenizer.json */
+    wf_template *tpl;    /* the default WildReward template */
+    wf_cuda_model *cm;   /* NULL on the CPU */
+    atomic_int gpu_lost; /* cm's device failed for good: the CPU takes over */
 } wf_tfb_base;
 
 /* Loads the base (one reference, the caller's). A config.json whose sha256
  * differs from o->expect is WF_ESTATE, before any weight is read. */
 int wf_tfb_base_load(const wf_tfb_base_opts *o, wf_tfb_base **out, wf_error *err);
 wf_tfb_base *wf_tfb_base_ref(wf_tfb_base *b);
+/* The device model scoring and training use: b->cm, or NULL on the CPU
+ * and once the GPU is lost. */
+wf_cuda_model *wf_tfb_gpu(const wf_tfb_base *b);
+/* After a GPU call failed: 1 when the device is lost (the first caller to
+ * find out marks it and logs it), so that the caller redoes the work on
+ * the CPU, whose weights the base keeps; 0 when the failure was the call's
+ * own. */
+int wf_tfb_gpu_failed(wf_tfb_base *b);
 void wf_tfb_base_unref(wf_tfb_base *b);
 
 /* The token ids of one input, appended to out (owned by the caller).

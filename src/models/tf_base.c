@@ -45,6 +45,21 @@ wf_tfb_base *wf_tfb_base_ref(wf_tfb_base *b)
     return b;
 }
 
+wf_cuda_model *wf_tfb_gpu(const wf_tfb_base *b)
+{
+    return atomic_load(&b->gpu_lost) ? NULL : b->cm;
+}
+
+int wf_tfb_gpu_failed(wf_tfb_base *b)
+{
+    if (!b->cm || !wf_cuda_model_lost(b->cm))
+        return 0;
+    if (atomic_exchange(&b->gpu_lost, 1) == 0)
+        wf_log(WF_LOG_ERROR, "GPU lost: the transformer scores and trains on the CPU from now on",
+               "base", b->dir, NULL);
+    return 1;
+}
+
 void wf_tfb_base_unref(wf_tfb_base *b)
 {
     if (!b || atomic_fetch_sub(&b->refs, 1) != 1)

@@ -32,13 +32,18 @@ const wf_tfb_model *wf_tfb_of(const wf_model *m)
 }
 
 /* Fills logits chunk by chunk under the token budget, so the CPU's
- * activations stay bounded as on the GPU (which splits by itself). */
+ * activations stay bounded as on the GPU (which splits by itself). A GPU
+ * that is lost mid-call hands the call to the CPU. */
 static int forward(const wf_tfb_model *t, const int32_t *const *ids, const size_t *lens, size_t n,
                    float *logits, wf_error *err)
 {
-    const wf_tfb_base *b = t->base;
-    if (t->ca)
-        return wf_cuda_forward(b->cm, t->ca, ids, lens, n, logits, err);
+    wf_tfb_base *b = t->base;
+    wf_cuda_model *cm = wf_tfb_gpu(b);
+    if (t->ca && cm) {
+        int rc = wf_cuda_forward(cm, t->ca, ids, lens, n, logits, err);
+        if (rc == 0 || !wf_tfb_gpu_failed(b))
+            return rc;
+    }
     for (size_t at = 0; at < n;) {
         size_t k = 1, tokens = lens[at];
         while (at + k < n && tokens + lens[at + k] <= b->token_budget)
@@ -135,7 +140,14 @@ static void tfb_destroy(wf_model *m)
     free(m);
 }
 
-static const wf_model_ops tfb_ops = {"transformer", tfb_score, tfb_save, tfb_files, tfb_destroy};
+static const char *tfb_degraded(const wf_model *m)
+{
+    const wf_tfb_model *t = m->impl;
+    return t->base->cm && !wf_tfb_gpu(t->base) ? "gpu lost: scoring on the CPU" : NULL;
+}
+
+static const wf_model_ops tfb_ops = {"transformer", tfb_score,   tfb_save,
+                                     tfb_files,     tfb_destroy, tfb_degraded};
 
 int wf_tfb_model_new(wf_tfb_base *base, wf_tf_adapter *ad, size_t max_len, wf_model **out,
                      wf_error *err)
@@ -145,7 +157,7 @@ int wf_tfb_model_new(wf_tfb_base *base, wf_tf_adapter *ad, size_t max_len, wf_mo
     wf_tfb_model *t = calloc(1, sizeof *t);
     wf_tfb_batcher *batcher = malloc(sizeof *batcher);
     int rc = m && t && batcher ? 0 : wf_error_set(err, WF_ENOMEM, "out of memory");
-    if (rc == 0 && base->cm)
+    if (rc == 0 && wf_tfb_gpu(base))
         rc = wf_cuda_adapter_upload(base->cm, ad, &t->ca, err);
     if (rc < 0) {
         free(m);

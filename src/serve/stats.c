@@ -98,6 +98,11 @@ void wf_serve_collect(void *ctx, wf_strbuf *out)
         wf_strbuf_puts(out, "wf_model_info{version=\"");
         escaped_label(out, ref->version);
         wf_strbuf_printf(out, "\",kind=\"%s\"} 1\n", ref->model->ops->kind);
+        const wf_model_ops *ops = ref->model->ops;
+        wf_metrics_header(out, "wf_model_degraded", "gauge",
+                          "1 while the model serves below what it was loaded for (its GPU lost).");
+        wf_metrics_line_u64(out, "wf_model_degraded", NULL,
+                            ops->degraded && ops->degraded(ref->model) ? 1 : 0);
         wf_model_slot_release(s->slot, ref);
     }
 }
@@ -111,11 +116,20 @@ static enum MHD_Result readyz(wf_server *s, struct MHD_Connection *c, wf_serve_r
         wf_strbuf_puts(&out, "{\"ready\":false}");
         return wf_serve_reply(s, c, r->ep, MHD_HTTP_SERVICE_UNAVAILABLE, "application/json", &out);
     }
-    wf_strbuf_puts(&out, "{\"ready\":true,\"model_version\":");
+    /* A degraded model still answers, slowly: not ready, so that a load
+     * balancer sends the traffic elsewhere and an orchestrator can restart
+     * the process. */
+    const char *why = ref->model->ops->degraded ? ref->model->ops->degraded(ref->model) : NULL;
+    wf_strbuf_printf(&out, "{\"ready\":%s,\"model_version\":", why ? "false" : "true");
     wf_strbuf_json_string(&out, ref->version, strlen(ref->version));
+    if (why) {
+        wf_strbuf_puts(&out, ",\"degraded\":");
+        wf_strbuf_json_string(&out, why, strlen(why));
+    }
     wf_strbuf_puts(&out, "}");
     wf_model_slot_release(s->slot, ref);
-    return wf_serve_reply(s, c, r->ep, MHD_HTTP_OK, "application/json", &out);
+    return wf_serve_reply(s, c, r->ep, why ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK,
+                          "application/json", &out);
 }
 
 enum MHD_Result wf_serve_probe(wf_server *s, struct MHD_Connection *c, wf_serve_req *r)

@@ -55,11 +55,11 @@ static void check_embed()
     report(kernel, dims("V=%d h=%d T=%d", V, h, T), got, ref, 0.0);
 }
 
-static void check_rmsnorm()
+/* Odd strides take the kernels' scalar paths, aligned ones their vector
+ * paths. */
+static void check_rmsnorm(int rows, int dim, size_t ld, size_t ldy, size_t ldd)
 {
     const char *kernel = "rmsnorm";
-    int rows = 37, dim = 1000;
-    size_t ld = 1024, ldy = 1008, ldd = 1003;
     vec x = rand_vec(rows * ld, 2.0f), w = rand_vec(dim, 1.0f), y((size_t)rows * dim), rs(rows),
         got;
     wf_tf_rmsnorm(x.data(), rows, dim, ld, w.data(), eps, y.data(), dim);
@@ -89,8 +89,8 @@ static void check_rmsnorm()
         CK(wf_k_rmsnorm_backward(dx.p, ld, rows, dim, dw.p, eps, acc ? drs.p : nullptr, ddy.p, ldd,
                                  ddx.p, ldd, acc, 0));
         CK(get(got, ddx));
-        report(kernel, dims("%dx%d rstd=%s", rows, dim, acc ? "saved" : "recomputed"), got, gx,
-               tol32);
+        report(kernel, dims("%dx%d ldd=%zu rstd=%s", rows, dim, ldd, acc ? "saved" : "recomputed"),
+               got, gx, tol32);
     }
 }
 
@@ -231,11 +231,9 @@ static void check_softmax(int batch, int rows, int cols, int first)
     report(kernel, shape, got, ds, tol16);
 }
 
-static void check_swiglu()
+static void check_swiglu(int rows, int cols, size_t ldin, size_t lda, size_t ldd)
 {
     const char *kernel = "swiglu";
-    int rows = 9, cols = 300;
-    size_t ldin = 2 * cols + 4, lda = cols + 3, ldd = cols + 1;
     vec gu = round_bf(rand_vec(rows * ldin, 4.0f)), dact = rand_vec(rows * ldd, 1.0f), got;
     vec g = block(gu, rows, cols, ldin), u = block(gu, rows, cols, ldin, cols), act = g;
     size_t n = (size_t)rows * cols;
@@ -248,7 +246,7 @@ static void check_swiglu()
     CK(put(ddact, dact));
     CK(wf_k_swiglu(dgu.p, dgu.p + cols, ldin, rows, cols, dact16.p, lda, 0));
     CK(get(got, dact16));
-    std::string shape = dims("%dx%d fused ld=%zu", rows, cols, ldin);
+    std::string shape = dims("%dx%d fused ld=%zu lda=%zu ldd=%zu", rows, cols, ldin, lda, ldd);
     report(kernel, shape, block(got, rows, cols, lda), act, tol16);
     kernel = "swiglu_backward";
     CK(wf_k_swiglu_backward(dgu.p, dgu.p + cols, ldin, rows, cols, ddact.p, ldd, dd.p, dd.p + cols,
@@ -258,43 +256,78 @@ static void check_swiglu()
     report("swiglu_backward.dup", shape, block(got, rows, cols, ldin, cols), du, tol16);
 }
 
-static void check_dropout()
+/* drop(x) as k_lora.cu stages it: the CPU's mask, the scaled value rounded
+ * to bf16. */
+static vec dropped_ref(const vec &x, int T, int in, size_t ld, uint64_t seed, int layer, int proj,
+                       uint32_t thr, size_t row0)
 {
-    const char *kernel = "lora_dropout";
-    int rows = 20, cols = 96, layer = 3, proj = WF_TF_UP;
-    size_t ld = cols + 5, row0 = 7;
-    float p = 0.25f, ks = 1.0f / (1.0f - p);
-    uint64_t seed = wf_tf_mix64(rng_state + 17);
-    vec x = round_bf(rand_vec(rows * ld, 1.0f)), g = rand_vec(rows * ld, 1.0f),
-        gx0 = rand_vec(rows * ld, 1.0f), y((size_t)rows * cols), gx = gx0, got;
-    for (int r = 0; r < rows; r++)
-        for (int c = 0; c < cols; c++) {
-            bool keep = wf_tf_dropout_keep(seed, layer, proj, (row0 + r) * cols + c, p);
-            y[(size_t)r * cols + c] = keep ? x[r * ld + c] * ks : 0.0f;
-            gx[r * ld + c] += keep ? g[r * ld + c] * ks : 0.0f;
+    float scale = wf_tf_dropout_scale(thr);
+    vec xd((size_t)T * in);
+    for (int t = 0; t < T; t++)
+        for (int c = 0; c < in; c++) {
+            bool keep = wf_tf_dropout_keep(seed, layer, proj, row0 + t, (uint32_t)c, thr);
+            xd[(size_t)t * in + c] = keep ? bf_val(bf_bits(x[t * ld + c] * scale)) : 0.0f;
         }
-    dev<wf_bf16> dx(x.size()), dy((size_t)rows * cols);
-    dev<float> dg(g.size()), dgx(g.size());
-    CK(put(dx, x));
-    CK(wf_k_lora_dropout(dx.p, ld, rows, cols, seed, layer, proj, p, row0, dy.p, cols, 0));
-    CK(get(got, dy));
-    std::string shape = dims("%dx%d p=%.2f row0=%zu", rows, cols, p, row0);
-    report(kernel, shape, got, y, tol16);
-    kernel = "lora_dropout_backward.accumulate";
-    CK(put(dg, g));
-    CK(put(dgx, gx0));
-    CK(wf_k_lora_dropout_backward(dg.p, ld, rows, cols, seed, layer, proj, p, row0, dgx.p, ld, 1,
-                                  0));
-    CK(get(got, dgx));
-    report(kernel, shape, block(got, rows, cols, ld), block(gx, rows, cols, ld), tol32);
-    kernel = "lora_dropout_backward.inplace";
-    CK(wf_k_lora_dropout_backward(dg.p, ld, rows, cols, seed, layer, proj, p, row0, dg.p, ld, 0,
-                                  0));
-    CK(get(got, dg));
-    vec ref = block(gx, rows, cols, ld), gx0b = block(gx0, rows, cols, ld);
-    for (size_t i = 0; i < ref.size(); i++)
-        ref[i] -= gx0b[i]; /* the masked gradient alone */
-    report(kernel, shape, block(got, rows, cols, ld), ref, tol32);
+    return xd;
+}
+
+/* The fused LoRA input kernels under dropout against the products of the
+ * CPU's dropped-out input: rank 80 spans two rank tiles (dx by atomics),
+ * odd widths and strides leave partial tiles and split pairs. */
+static void check_lora(int T, int in, int rank, size_t row0)
+{
+    const char *kernel = "lora_down";
+    int layer = 3, proj = WF_TF_UP;
+    size_t ldx = in + 5, lddx = in + 3;
+    uint32_t thr = wf_tf_dropout_threshold(0.25);
+    uint64_t seed = wf_tf_mix64(rng_state + 17);
+    wf_k_drop d = {wf_tf_dropout_key(seed, layer, proj), thr, row0};
+    vec x = round_bf(rand_vec((size_t)T * ldx, 1.0f)),
+        A = round_bf(rand_vec((size_t)rank * in, 0.5f));
+    vec du = round_bf(rand_vec((size_t)T * rank, 1.0f)), dx0 = rand_vec((size_t)T * lddx, 1.0f);
+    vec ga0 = rand_vec((size_t)rank * in, 1.0f),
+        xd = dropped_ref(x, T, in, ldx, seed, layer, proj, thr, row0);
+    vec u((size_t)T * rank), dx = dx0, ga = ga0, got;
+    float scale = wf_tf_dropout_scale(thr);
+    for (int t = 0; t < T; t++)
+        for (int j = 0; j < rank; j++) {
+            double acc = 0.0;
+            for (int c = 0; c < in; c++)
+                acc += (double)xd[(size_t)t * in + c] * A[(size_t)j * in + c];
+            u[(size_t)t * rank + j] = (float)acc;
+        }
+    for (int t = 0; t < T; t++)
+        for (int c = 0; c < in; c++) {
+            double acc = 0.0;
+            for (int j = 0; j < rank; j++)
+                acc += (double)du[(size_t)t * rank + j] * A[(size_t)j * in + c];
+            if (wf_tf_dropout_keep(seed, layer, proj, row0 + t, (uint32_t)c, thr))
+                dx[t * lddx + c] += (float)acc * scale;
+        }
+    for (int j = 0; j < rank; j++)
+        for (int c = 0; c < in; c++) {
+            double acc = 0.0;
+            for (int t = 0; t < T; t++)
+                acc += (double)du[(size_t)t * rank + j] * xd[(size_t)t * in + c];
+            ga[(size_t)j * in + c] += (float)acc;
+        }
+    dev<wf_bf16> dxx(x.size()), dA(A.size()), ddu(du.size()), du_out(u.size());
+    dev<float> ddx(dx0.size()), dga(ga0.size());
+    CK(put(dxx, x));
+    CK(put(dA, A));
+    CK(put(ddu, du));
+    CK(put(ddx, dx0));
+    CK(put(dga, ga0));
+    std::string shape = dims("T=%d in=%d rank=%d row0=%zu p=0.25", T, in, rank, row0);
+    CK(wf_k_lora_down(dxx.p, ldx, T, in, dA.p, rank, &d, du_out.p, 0));
+    CK(get(got, du_out));
+    report(kernel, shape, got, u, tol16);
+    kernel = "lora_input_backward";
+    CK(wf_k_lora_input_backward(dxx.p, ldx, T, in, dA.p, rank, ddu.p, &d, ddx.p, lddx, dga.p, 0));
+    CK(get(got, ddx));
+    report("lora_input_backward.dx", shape, block(got, T, in, lddx), block(dx, T, in, lddx), tol32);
+    CK(get(got, dga));
+    report("lora_input_backward.dA", shape, got, ga, tol32);
 }
 
 static void check_pool()
@@ -466,14 +499,17 @@ int main(int argc, char **argv)
     printf("check_kernels seed=%llu\n", (unsigned long long)seed);
     check_misc();
     check_embed();
-    check_rmsnorm();
+    check_rmsnorm(37, 1000, 1024, 1008, 1003);
+    check_rmsnorm(37, 1024, 1024, 1024, 1024);
     check_headnorm();
     check_rope();
     check_bias();
     check_softmax(3, 20, 50, 30);
     check_softmax(2, 2, 5000, 4998);
-    check_swiglu();
-    check_dropout();
+    check_swiglu(9, 300, 604, 303, 301);
+    check_swiglu(9, 384, 768, 384, 384);
+    check_lora(150, 97, 16, 7);
+    check_lora(70, 200, 80, (size_t)5 << 32);
     check_pool();
     check_head(WF_HEAD_CORAL);
     check_head(WF_HEAD_INDEPENDENT);

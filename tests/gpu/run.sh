@@ -12,7 +12,8 @@
 #   b. check_model: whole tiny models' logits, gradients and engine steps;
 #   c. the oracle: transformers' Qwen3ForSequenceClassification against our
 #      tokenizer, CPU and CUDA logits (oracle.py make, check_oracle), and
-#      PEFT loading our adapters (oracle.py peft);
+#      PEFT loading our adapters (oracle.py peft); then, on the oracle's
+#      model, the backend surviving a GPU that fails for good (check_lost);
 #   d. the benchmark: transformers' baseline (baseline.py, which also saves
 #      the model) and ours (bench_kernels_transformer) on the same model;
 # and prints a summary table last. Logs go to $OUT when it is set (run.log,
@@ -178,7 +179,7 @@ setup_programs() {
     else
         run_step build build 300 bash -c "cmake -S . -B '$build' -DCMAKE_BUILD_TYPE=Release \
             -DWF_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=${WF_CUDA_ARCH:-90} >/dev/null && \
-            for t in check_kernels check_attention check_model check_oracle \
+            for t in check_kernels check_attention check_model check_oracle check_lost \
                 bench_kernels_transformer; do \
             cmake --build '$build' -j $(nproc) --target \$t || echo FAIL check=build target=\$t; done"
     fi
@@ -200,6 +201,7 @@ step_oracle() {
     if [ -f "$dir/oracle.json" ]; then
         set_prog check_oracle && run_step check_oracle oracle 90 "${prog[@]}" "$dir"
         run_step oracle_peft oracle 120 python3 tests/gpu/oracle.py peft "$dir"
+        set_prog check_lost && run_step check_lost check_model 90 "${prog[@]}" "$dir/model"
     fi
 }
 

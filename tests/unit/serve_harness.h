@@ -34,6 +34,7 @@ typedef struct fake_impl {
     sem_t *entered, *go;    /* when set, score posts entered and waits for go */
     int fail;               /* score returns WF_EIO (1) or WF_EINVAL (2) */
     unsigned spin;          /* busy work per input, to mimic a real model */
+    const char *degraded;   /* what the degraded op reports (NULL: not degraded) */
 } fake_impl;
 
 static inline int fake_score(const wf_model *m, const wf_model_input *in, size_t n, float *logits,
@@ -86,8 +87,13 @@ static inline void fake_destroy(wf_model *m)
     free(m);
 }
 
-__attribute__((unused)) static const wf_model_ops fake_ops = {"fake", fake_score, fake_save,
-                                                              fake_files, fake_destroy};
+static inline const char *fake_degraded(const wf_model *m)
+{
+    return ((const fake_impl *)m->impl)->degraded;
+}
+
+__attribute__((unused)) static const wf_model_ops fake_ops = {
+    "fake", fake_score, fake_save, fake_files, fake_destroy, fake_degraded};
 
 static inline wf_model *fake_model(float z0, float z1, float z2, _Atomic int *destroyed)
 {

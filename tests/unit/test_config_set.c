@@ -127,6 +127,12 @@ static void test_set_errors(void **state)
     expect_error("hindsight.min_similarity=nan",
                  "configuration key 'hindsight.min_similarity': expected number in [0, 1], got "
                  "\"nan\"");
+    /* a zero alpha or learning rate would train nothing: refused up front */
+    expect_error(
+        "model.lora.alpha=0",
+        "configuration key 'model.lora.alpha': expected number in [1e-06, 65536], got 0.0");
+    expect_error("train.lora.lr=0",
+                 "configuration key 'train.lora.lr': expected number in [1e-12, 1], got 0.0");
     expect_error("filter.drop_urls=yes",
                  "configuration key 'filter.drop_urls': expected boolean, got \"yes\"");
     expect_error(

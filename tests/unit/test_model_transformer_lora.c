@@ -197,26 +197,39 @@ static void test_adapter_shape_mismatch(void **state)
     tiny_free(&tm), tiny_free(&other);
 }
 
+static int keep_of(uint64_t seed, int layer, size_t i, double p)
+{
+    return wf_tf_dropout_keep(seed, layer, WF_TF_V, i / 100, (uint32_t)(i % 100),
+                              wf_tf_dropout_threshold(p));
+}
+
 static void test_dropout_masks(void **state)
 {
     (void)state;
-    size_t kept = 0, n = 200000, same = 0;
+    size_t kept = 0, n = 200000, same = 0, pairs_split = 0;
     for (size_t i = 0; i < n; i++) {
-        int k = wf_tf_dropout_keep(42, 1, WF_TF_V, i, 0.25f);
+        int k = keep_of(42, 1, i, 0.25);
         kept += (size_t)k;
-        same += (size_t)(k == wf_tf_dropout_keep(42, 1, WF_TF_V, i, 0.25f));
+        same += (size_t)(k == keep_of(42, 1, i, 0.25));
+        if (i & 1) /* the two halves of one hash decide independently */
+            pairs_split += (size_t)(k != keep_of(42, 1, i - 1, 0.25));
     }
     assert_int_equal(same, n);
     assert_true(kept > n * 0.74 && kept < n * 0.76);
+    /* P(a pair differs) = 2 p (1 - p) = 0.375 */
+    assert_true(pairs_split > n / 2 * 0.36 && pairs_split < n / 2 * 0.39);
     size_t differs = 0; /* another layer, projection or seed draws another mask */
     for (size_t i = 0; i < 1000; i++)
-        differs += (size_t)(wf_tf_dropout_keep(42, 1, WF_TF_V, i, 0.5f) !=
-                            wf_tf_dropout_keep(42, 2, WF_TF_V, i, 0.5f)) +
-                   (size_t)(wf_tf_dropout_keep(42, 1, WF_TF_V, i, 0.5f) !=
-                            wf_tf_dropout_keep(43, 1, WF_TF_V, i, 0.5f));
+        differs += (size_t)(keep_of(42, 1, i, 0.5) != keep_of(42, 2, i, 0.5)) +
+                   (size_t)(keep_of(42, 1, i, 0.5) != keep_of(43, 1, i, 0.5));
     assert_true(differs > 800);
     for (size_t i = 0; i < 1000; i++)
-        assert_true(wf_tf_dropout_keep(7, 0, 0, i, 0.0f));
+        assert_true(keep_of(7, 0, i, 0.0));
+    /* the drawn probability and the scale that keeps the mean */
+    assert_int_equal(wf_tf_dropout_threshold(0.05), 3277);
+    assert_int_equal(wf_tf_dropout_threshold(0.0), 0);
+    assert_int_equal(wf_tf_dropout_threshold(0.9999999), 65535);
+    assert_float_equal(wf_tf_dropout_scale(16384), 4.0f / 3.0f, 1e-7);
 }
 
 static void test_parse_targets(void **state)

@@ -72,6 +72,19 @@ static void probes_and_readiness(void **state)
     expect(port, "GET", "/readyz", NULL, NULL, 200, "{\"ready\":true,\"model_version\":\"v1\"}");
     expect(port, "HEAD", "/healthz", NULL, NULL, 200, "");
     expect(port, "GET", "/healthz", NULL, NULL, 200, "{\"status\":\"ok\"}");
+    /* a model that lost its GPU still scores, but is not ready */
+    const wf_model_ref *ref = wf_model_slot_acquire(slot);
+    ((fake_impl *)ref->model->impl)->degraded = "gpu lost: scoring on the CPU";
+    wf_model_slot_release(slot, ref);
+    expect(port, "GET", "/readyz", NULL, NULL, 503,
+           "{\"ready\":false,\"model_version\":\"v1\",\"degraded\":\"gpu lost: scoring on the "
+           "CPU\"}");
+    expect(port, "POST", "/v1/score", "{\"items\":[{\"query\":\"q\",\"response\":\"x\"}]}", NULL,
+           200, NULL);
+    http_resp r = {0};
+    assert_int_equal(http_do(port, "GET", "/metrics", NULL, NULL, &r), CURLE_OK);
+    assert_non_null(strstr(r.body.data, "\nwf_model_degraded 1\n"));
+    http_resp_free(&r);
     wf_server_stop(s);
     wf_model_slot_free(slot);
 }
@@ -357,6 +370,7 @@ static void metrics_text(void **state)
         "wf_server_score_seconds_bucket{endpoint=\"score\",le=\"+Inf\"} 1\n",
         "wf_server_inflight 0\n",
         "wf_model_info{version=\"v\\\"7\",kind=\"fake\"} 1\n",
+        "wf_model_degraded 0\n",
     };
     for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
         if (!strstr(r.body.data, lines[i]))

@@ -1,0 +1,147 @@
+/* A GPU that fails for good in the middle of service: the transformer
+ * backend trains and scores on the GPU, then a kernel of this program
+ * writes to an illegal address, which poisons the process's CUDA context
+ * (every later CUDA call fails). Scoring must go on, on the CPU, with the
+ * same logits to bf16 precision; the model must report itself degraded
+ * (what /readyz and /metrics show); and the next training must run, on the
+ * CPU, over the same base. Its own process, since nothing in it can use the
+ * GPU afterwards.
+ *
+ * usage: check_lost BASE_DIR   (a Hugging Face Qwen3 directory with its
+ * tokenizer.json: run.sh passes the oracle's) */
+#include <stdlib.h>
+#include <string.h>
+
+#include <cuda_runtime.h>
+
+extern "C" {
+#include "gpucheck.h"
+#include "wildfeed/model.h"
+}
+
+#define N_EX 16
+#define TOL 2e-2
+
+__global__ void write_to_nowhere(int *p)
+{
+    *p = 1;
+}
+
+static const char *const WORDS[] = {"", "wrong, that fails", "unclear, not quite", "fine, it works",
+                                    "great, thanks a lot"};
+
+static void examples(wf_example *ex, char (*texts)[96])
+{
+    for (int i = 0; i < N_EX; i++) {
+        int label = 1 + i % 4;
+        snprintf(texts[i], sizeof texts[i], "reply %d: %s", i, WORDS[label]);
+        memset(&ex[i], 0, sizeof ex[i]);
+        ex[i].in.text = texts[i];
+        ex[i].label = label;
+    }
+}
+
+static void options(wf_train_opts *o, const char *base)
+{
+    memset(o, 0, sizeof *o);
+    o->head = WF_HEAD_CORAL;
+    o->seed = 7;
+    o->patience = 10;
+    o->base = base;
+    o->device = "cuda";
+    o->max_len = 256;
+    o->token_budget = 4096;
+    o->lora_rank = 4;
+    o->lora_alpha = 8;
+    o->lora_lr = 1e-3;
+    o->lora_epochs = 1;
+    o->lora_micro_batch = 4;
+    o->lora_accum = 1;
+    o->lora_warmup_ratio = 0.1;
+    o->lora_max_grad_norm = 1.0;
+}
+
+static int score(const wf_model *m, const wf_example *ex, float *z, wf_error *err)
+{
+    wf_model_input in[N_EX];
+    for (int i = 0; i < N_EX; i++)
+        in[i] = ex[i].in;
+    return wf_model_score(m, in, N_EX, z, err);
+}
+
+static const char *degraded(const wf_model *m)
+{
+    return m->ops->degraded ? m->ops->degraded(m) : NULL;
+}
+
+/* Scoring and training after the fault, on the CPU. */
+static void after_fault(gc_tally *t, const wf_model *m, const wf_example *ex, const float *z_gpu,
+                        const wf_train_opts *o)
+{
+    float z[N_EX * WF_LOGITS];
+    wf_error err = {0, {0}};
+    if (score(m, ex, z, &err))
+        gc_fail(t, "score_after_fault", "error=%s", err.msg);
+    else
+        gc_report(t, "score_after_fault", gc_rel_l2(z, z_gpu, N_EX * WF_LOGITS), TOL,
+                  "(CPU logits against the GPU's before the fault)");
+    const char *why = degraded(m);
+    if (why)
+        gc_pass(t, "degraded_after_fault", "reason=\"%s\"", why);
+    else
+        gc_fail(t, "degraded_after_fault", "the model does not report the lost GPU");
+    wf_model *next = NULL;
+    if (wf_model_train_like("transformer", m, ex, N_EX, NULL, 0, o, &next, NULL, &err)) {
+        gc_fail(t, "train_after_fault", "error=%s", err.msg);
+        return;
+    }
+    if (score(next, ex, z, &err))
+        gc_fail(t, "train_after_fault", "the new model does not score: %s", err.msg);
+    else if (!degraded(next))
+        gc_fail(t, "train_after_fault", "the new model over the lost GPU's base is not degraded");
+    else
+        gc_pass(t, "train_after_fault", "trained and scored on the CPU, degraded");
+    wf_model_free(next);
+}
+
+int main(int argc, char **argv)
+{
+    gc_tally t = {0, 0};
+    double t0 = gc_now();
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    int count = 0;
+    if (argc != 2) {
+        fprintf(stderr, "usage: check_lost BASE_DIR\n");
+        return 2;
+    }
+    if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
+        printf("SKIP no CUDA device\n");
+        return 2;
+    }
+    static char texts[N_EX][96];
+    wf_example ex[N_EX];
+    examples(ex, texts);
+    wf_train_opts o;
+    options(&o, argv[1]);
+    wf_model *m = NULL;
+    wf_error err = {0, {0}};
+    if (wf_model_train("transformer", ex, N_EX, NULL, 0, &o, &m, NULL, &err)) {
+        gc_fail(&t, "train_on_gpu", "error=%s", err.msg);
+        return gc_finish(&t, "check_lost", t0);
+    }
+    float z_gpu[N_EX * WF_LOGITS];
+    if (score(m, ex, z_gpu, &err) || degraded(m))
+        gc_fail(&t, "score_on_gpu", "error=%s degraded=%s", err.msg,
+                degraded(m) ? degraded(m) : "no");
+    else
+        gc_pass(&t, "score_on_gpu", "before the fault");
+    write_to_nowhere<<<1, 1>>>((int *)16);
+    cudaError_t e = cudaDeviceSynchronize();
+    if (e == cudaSuccess)
+        gc_fail(&t, "poison", "the illegal write did not fail");
+    else
+        gc_pass(&t, "poison", "context poisoned: %s", cudaGetErrorName(e));
+    after_fault(&t, m, ex, z_gpu, &o);
+    wf_model_free(m);
+    return gc_finish(&t, "check_lost", t0);
+}
