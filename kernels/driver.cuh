@@ -72,6 +72,7 @@ template <typename T> T *wf_carve(wf_cu_arena *a, size_t n)
 /* The widths the driver uses, from the configuration. */
 typedef struct wf_cu_dims {
     size_t h, hd, heads, kv, qd, kvd, qkvd, inter, layers, vocab;
+    size_t max_in; /* widest projection input: max(h, qd, inter) */
     float eps;
 } wf_cu_dims;
 
@@ -96,6 +97,7 @@ typedef struct wf_cu_fwd {
     wf_bf16 *att;         /* [B, qd] */
     wf_bf16 *gu;          /* [B, 2 inter] */
     wf_bf16 *act;         /* [B, inter] */
+    wf_bf16 *xd;          /* [B, max_in]: a LoRA input after dropout */
     void *attn;           /* attention scratch, attn_bytes */
     size_t attn_bytes;
     int32_t *ids, *starts, *pos; /* [B], [B + 1], [B] */
@@ -203,6 +205,7 @@ typedef struct wf_cu_bwd {
     wf_bf16 *datt;   /* [B, qd] */
     wf_bf16 *dproj;  /* [B, max(qkvd, 2 inter)] */
     wf_bf16 *du;     /* [B, rank] */
+    float *dxd;      /* [B, max_in], when dropout > 0 */
     float *dpooled;  /* [B, h] */
     float *dlogits;  /* [B, 3] */
     double *loss;    /* [B] */

@@ -35,7 +35,7 @@
  * below say how its layout maps onto these). */
 #include <math.h>
 
-#include "mma.cuh"
+#include "kernels.cuh"
 
 using namespace wf_k_detail;
 
@@ -49,13 +49,27 @@ constexpr int tile = 64, warps = 4, bq = 64;
  * distinct banks (a row stride of 4 words modulo 32). */
 constexpr int pad = 8;
 
+__device__ __forceinline__ void mma(float c[4], const uint32_t a[4], const uint32_t b[2])
+{
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, "
+                 "{%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+
+__device__ __forceinline__ uint32_t pack(float lo, float hi)
+{
+    __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+    return *(uint32_t *)&v;
+}
+
 /* Two adjacent C tiles (16 x 16 of fp32) as a bf16 A fragment. */
 __device__ __forceinline__ void c_to_a(uint32_t a[4], const float lo[4], const float hi[4])
 {
-    a[0] = mma_pack(lo[0], lo[1]);
-    a[1] = mma_pack(lo[2], lo[3]);
-    a[2] = mma_pack(hi[0], hi[1]);
-    a[3] = mma_pack(hi[2], hi[3]);
+    a[0] = pack(lo[0], lo[1]);
+    a[1] = pack(lo[2], lo[3]);
+    a[2] = pack(hi[0], hi[1]);
+    a[3] = pack(hi[2], hi[3]);
 }
 
 /* ---- ldmatrix ----
@@ -211,8 +225,8 @@ __device__ void tile_scores(const wf_bf16 *ks, const uint32_t (*qf)[4], float (*
         for (int np = 0; np < tile / 16; np++) {
             uint32_t b[4];
             ld_b_nk(b, ks + np * 16 * lds + kk * 16, lds);
-            mma_bf16(sc[2 * np], qf[kk], b);
-            mma_bf16(sc[2 * np + 1], qf[kk], b + 2);
+            mma(sc[2 * np], qf[kk], b);
+            mma(sc[2 * np + 1], qf[kk], b + 2);
         }
 }
 
@@ -264,8 +278,8 @@ template <int HD> __device__ void tile_pv(const wf_bf16 *vs, const float (*p)[4]
         for (int np = 0; np < HD / 16; np++) {
             uint32_t b[4];
             ld_b_kn(b, vs + kk * 16 * lds + np * 16, lds);
-            mma_bf16(o[2 * np], pa, b);
-            mma_bf16(o[2 * np + 1], pa, b + 2);
+            mma(o[2 * np], pa, b);
+            mma(o[2 * np + 1], pa, b + 2);
         }
     }
 }
@@ -325,7 +339,7 @@ template <int HD> __global__ void __launch_bounds__(warps * 32) flash_forward(fw
         float inv = 1.0f / sum;
         wf_bf16 *orow = a.out + (size_t)(t0 + qi[i]) * a.ldo + (size_t)h * HD + 2 * t;
         for (int nt = 0; nt < HD / 8; nt++)
-            *(uint32_t *)(orow + nt * 8) = mma_pack(o[nt][2 * i] * inv, o[nt][2 * i + 1] * inv);
+            *(uint32_t *)(orow + nt * 8) = pack(o[nt][2 * i] * inv, o[nt][2 * i + 1] * inv);
         if (a.lse && t == 0)
             a.lse[(size_t)(t0 + qi[i]) * gridDim.z + h] = m[i] + log2f(sum);
     }
@@ -418,8 +432,8 @@ __device__ void bwd_step(const bwd_args &a, wf_bf16 *sm, int buf, int q0, int le
         for (int np = 0; np < bq / 16; np++) {
             uint32_t b[4];
             ld_b_nk(b, qs + np * 16 * lds + kk * 16, lds);
-            mma_bf16(pt[2 * np], ka, b);
-            mma_bf16(pt[2 * np + 1], ka, b + 2);
+            mma(pt[2 * np], ka, b);
+            mma(pt[2 * np + 1], ka, b + 2);
         }
     }
     for (int kk = 0; kk < HD / 16; kk++) {
@@ -428,8 +442,8 @@ __device__ void bwd_step(const bwd_args &a, wf_bf16 *sm, int buf, int q0, int le
         for (int np = 0; np < bq / 16; np++) {
             uint32_t bd[4];
             ld_b_nk(bd, dos + np * 16 * lds + kk * 16, lds);
-            mma_bf16(dst[2 * np], va, bd);
-            mma_bf16(dst[2 * np + 1], va, bd + 2);
+            mma(dst[2 * np], va, bd);
+            mma(dst[2 * np + 1], va, bd + 2);
         }
     }
     for (int nt = 0; nt < bq / 8; nt++)
@@ -447,18 +461,18 @@ __device__ void bwd_step(const bwd_args &a, wf_bf16 *sm, int buf, int q0, int le
         for (int np = 0; np < HD / 16; np++) {
             uint32_t b[4];
             ld_b_kn(b, dos + kq * 16 * lds + np * 16, lds);
-            mma_bf16(dv[2 * np], pa, b);
-            mma_bf16(dv[2 * np + 1], pa, b + 2);
+            mma(dv[2 * np], pa, b);
+            mma(dv[2 * np + 1], pa, b + 2);
             ld_b_kn(b, qs + kq * 16 * lds + np * 16, lds);
-            mma_bf16(dk[2 * np], sa, b);
-            mma_bf16(dk[2 * np + 1], sa, b + 2);
+            mma(dk[2 * np], sa, b);
+            mma(dk[2 * np + 1], sa, b + 2);
         }
     }
     wf_bf16 *dss = sm + L::dss;
     for (int nt = 0; nt < bq / 8; nt++)
         for (int i = 0; i < 2; i++)
             *(uint32_t *)(dss + (warp * 16 + g + 8 * i) * L::ldss + nt * 8 + 2 * t) =
-                mma_pack(dst[nt][2 * i], dst[nt][2 * i + 1]);
+                pack(dst[nt][2 * i], dst[nt][2 * i + 1]);
 }
 
 /* p[0] += lo, p[1] += hi in global memory (p 8-byte aligned): one vector
@@ -495,8 +509,8 @@ __device__ void bwd_dq(const bwd_args &a, const wf_bf16 *sm, int t0, int q0, int
         for (int np = 0; np < nts / 2; np++) {
             uint32_t b[4];
             ld_b_kn(b, ks + kk * 16 * lds + np * 16, lds);
-            mma_bf16(acc[2 * np], sa, b);
-            mma_bf16(acc[2 * np + 1], sa, b + 2);
+            mma(acc[2 * np], sa, b);
+            mma(acc[2 * np + 1], sa, b + 2);
         }
     }
     for (int i = 0; i < 2; i++) {
@@ -547,8 +561,8 @@ template <int HD> __global__ void __launch_bounds__(warps * 32) flash_backward(b
         wf_bf16 *dkr = a.dk + (size_t)(t0 + kr[i]) * a.lddk + col;
         wf_bf16 *dvr = a.dv + (size_t)(t0 + kr[i]) * a.lddv + col;
         for (int nt = 0; nt < HD / 8; nt++) {
-            *(uint32_t *)(dkr + nt * 8) = mma_pack(dk[nt][2 * i], dk[nt][2 * i + 1]);
-            *(uint32_t *)(dvr + nt * 8) = mma_pack(dv[nt][2 * i], dv[nt][2 * i + 1]);
+            *(uint32_t *)(dkr + nt * 8) = pack(dk[nt][2 * i], dk[nt][2 * i + 1]);
+            *(uint32_t *)(dvr + nt * 8) = pack(dv[nt][2 * i], dv[nt][2 * i + 1]);
         }
     }
 }

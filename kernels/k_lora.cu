@@ -1,31 +1,22 @@
-/* The input side of a LoRA branch under dropout, with lora.c's masks
- * (dropout.h): the mask is drawn where x or the gradient is loaded and used
- * there, so no dropped-out copy of x, and no masked copy of its gradient,
- * ever reaches global memory. A separate dropout pass and two skinny cuBLAS
- * products per projection were a third of a training step.
- *
- * Three kernels, each with tensor-core products (mma.cuh) and 4 warps per
- * block: the down product (16 tokens per block, the warps splitting the
- * columns), dx (a 64 x 64 tile of tokens x columns per block, read and
- * written once) and dA (a 64-column tile over a chunk of tokens per block,
- * added once). Every load a thread needs for a step is issued before any of
- * it is used: chains of dependent loads made a first version ten times
- * slower than its memory traffic. */
+/* LoRA input dropout with lora.c's masks (dropout.h): the same draw for the
+ * same (token, feature pair), so nothing is stored between forward and
+ * backward. Both kernels are memory-bound passes: 8 elements per thread
+ * step as 16-byte accesses when the shapes allow, one pair otherwise, over
+ * a grid-stride loop of a few blocks per SM. Fused into the LoRA products
+ * instead, the masks made those kernels wait on their loads: they were
+ * four times slower than this pass and a cuBLAS product. */
 extern "C" {
 #include "model_transformer/dropout.h"
 }
 
-#include "mma.cuh"
+#include "kernels.cuh"
 
 using namespace wf_k_detail;
 
 namespace
 {
 
-constexpr int tile = 64, warps = 4, threads_per_block = warps * 32;
-constexpr int ld = tile + 8; /* padded row stride of the shared tiles */
-/* Token tiles per dA block: one dA update per 256 tokens. */
-constexpr int chunk_tiles = 4;
+constexpr unsigned max_grid = 2048;
 
 struct drop_args {
     uint32_t key, threshold;
@@ -33,263 +24,84 @@ struct drop_args {
     size_t row0;
 };
 
-/* Elements c and c + 1 of a row of n, zero past n; one 32-bit load when
- * aligned. */
-__device__ __forceinline__ float2 load_pair(const wf_bf16 *row, int c, int n)
+/* Step i of a [rows, cols] walk in steps of V columns: its row and first
+ * column. */
+template <int V> __device__ __forceinline__ void step_at(size_t i, int steps, int *r, int *c)
 {
-    if (c + 1 < n && !((uintptr_t)(row + c) & 3))
-        return __bfloat1622float2(*(const __nv_bfloat162 *)(row + c));
-    float2 v = {0.0f, 0.0f};
-    if (c < n)
-        v.x = __bfloat162float(row[c]);
-    if (c + 1 < n)
-        v.y = __bfloat162float(row[c + 1]);
-    return v;
+    *r = (int)(i / (size_t)steps);
+    *c = (int)(i % (size_t)steps) * V;
 }
 
-/* The keep bits of the pair at column c of token t0 + r. */
-__device__ __forceinline__ uint32_t keep_of(const drop_args &d, uint32_t row_key, int c)
+/* out = drop(x): V = 8 reads and writes 16 bytes at a time (cols, ldx, ldo
+ * multiples of 8 and 16-byte aligned bases); V = 2 a pair. */
+template <int V>
+__global__ void dropout(const wf_bf16 *__restrict__ x, size_t ldx, int rows, int cols, drop_args d,
+                        wf_bf16 *__restrict__ out, size_t ldo)
 {
-    return wf_tf_dropout_pair(row_key, (uint32_t)(c >> 1), d.threshold);
-}
-
-/* s[r, c] = m[r0 + r, c0 + c] for r < nr, c < nc (multiples of 16 up to
- * tile: what the products read), zero outside [rows, cols]; every load is
- * issued before the first store. */
-__device__ void stage(const wf_bf16 *m, size_t ldm, int rows, int cols, int r0, int c0, int nr,
-                      int nc, wf_bf16 *s)
-{
-    constexpr int per_thread = tile * tile / threads_per_block;
-    wf_bf16 v[per_thread];
+    int steps = (cols + V - 1) / V;
+    size_t n = (size_t)rows * steps;
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n;
+         i += (size_t)gridDim.x * blockDim.x) {
+        int r, c;
+        step_at<V>(i, steps, &r, &c);
+        uint32_t row = wf_tf_dropout_row(d.key, d.row0 + (size_t)r);
+        const wf_bf16 *xr = x + (size_t)r * ldx;
+        wf_bf16 *orow = out + (size_t)r * ldo;
+        if (V == 8) {
+            uint4 v = *(const uint4 *)(xr + c);
+            __nv_bfloat162 *p = (__nv_bfloat162 *)&v;
 #pragma unroll
-    for (int k = 0; k < per_thread; k++) {
-        int q = threadIdx.x + k * threads_per_block, r = q / tile, c = q % tile;
-        bool in = r < nr && c < nc && r0 + r < rows && c0 + c < cols;
-        v[k] = in ? m[(size_t)(r0 + r) * ldm + c0 + c] : __float2bfloat16_rn(0.0f);
-    }
-#pragma unroll
-    for (int k = 0; k < per_thread; k++) {
-        int q = threadIdx.x + k * threads_per_block, r = q / tile, c = q % tile;
-        if (r < nr && c < nc)
-            s[r * ld + c] = v[k];
-    }
-}
-
-/* xs = drop(x) over tokens t0.., columns c0.. (zero outside [T, in]), in
- * bf16 as the products read it; rows[] holds the tile's row keys. */
-__device__ void stage_x(const wf_bf16 *x, size_t ldx, int T, int in, int t0, int c0,
-                        const drop_args &d, const uint32_t *rows, wf_bf16 *xs)
-{
-    constexpr int per_thread = tile * tile / 2 / threads_per_block;
-    float2 v[per_thread];
-#pragma unroll
-    for (int k = 0; k < per_thread; k++) {
-        int q = threadIdx.x + k * threads_per_block, r = q / (tile / 2),
-            c = c0 + 2 * (q % (tile / 2));
-        v[k] = t0 + r < T && c < in ? load_pair(x + (size_t)(t0 + r) * ldx, c, in)
-                                    : make_float2(0.0f, 0.0f);
-    }
-#pragma unroll
-    for (int k = 0; k < per_thread; k++) {
-        int q = threadIdx.x + k * threads_per_block, r = q / (tile / 2), pc = q % (tile / 2);
-        uint32_t keep = keep_of(d, rows[r], c0 + 2 * pc);
-        *(uint32_t *)(xs + r * ld + 2 * pc) =
-            mma_pack(keep & 1 ? v[k].x * d.scale : 0.0f, keep & 2 ? v[k].y * d.scale : 0.0f);
-    }
-}
-
-/* The A fragment of drop(x) for rows (tokens) rows[0..1] = g, g + 8 and
- * columns k0 + 2t, + 8, straight from global memory: xr[i] is the row of
- * token g + 8 i (NULL past T), rk[i] its row key. */
-__device__ __forceinline__ void x_fragment(uint32_t a[4], const wf_bf16 *const xr[2],
-                                           const uint32_t rk[2], int k0, int in, const drop_args &d)
-{
-    int t = threadIdx.x & 3;
-    for (int h = 0; h < 2; h++)       /* columns 2t and 2t + 8 */
-        for (int i = 0; i < 2; i++) { /* rows g and g + 8 */
-            int c = k0 + 2 * t + 8 * h;
-            float2 v = {0.0f, 0.0f};
-            if (xr[i] && c < in) {
-                v = load_pair(xr[i], c, in);
-                uint32_t keep = keep_of(d, rk[i], c);
-                v.x = keep & 1 ? v.x * d.scale : 0.0f;
-                v.y = keep & 2 ? v.y * d.scale : 0.0f;
+            for (int k = 0; k < 4; k++) {
+                uint32_t keep = wf_tf_dropout_pair(row, (uint32_t)(c / 2 + k), d.threshold);
+                float2 f = __bfloat1622float2(p[k]);
+                p[k] = __floats2bfloat162_rn(keep & 1 ? f.x * d.scale : 0.0f,
+                                             keep & 2 ? f.y * d.scale : 0.0f);
             }
-            a[2 * h + i] = mma_pack(v.x, v.y);
-        }
-}
-
-/* u[t, j0 + j] = bf16(sum_c drop(x)[t, c] A[j0 + j, c]): blockIdx.x = 16
- * tokens, blockIdx.y = rank tile (j0). The four warps split the columns in
- * 16-wide steps, reading their operands from global memory (x once, A from
- * cache), and sum their partial products through shared memory: T / 16
- * blocks of four warps keep enough loads in flight. */
-__global__ void __launch_bounds__(threads_per_block)
-    lora_down(const wf_bf16 *x, size_t ldx, int T, int in, const wf_bf16 *A, int rank, drop_args d,
-              wf_bf16 *u)
-{
-    __shared__ float part[warps][16][tile + 1];
-    int t0 = blockIdx.x * 16, j0 = blockIdx.y * tile, nts = min(rank - j0 + 7, tile) / 8;
-    int warp = threadIdx.x >> 5, g = (threadIdx.x & 31) >> 2, t = threadIdx.x & 3;
-    const wf_bf16 *xr[2];
-    uint32_t rk[2];
-    for (int i = 0; i < 2; i++) {
-        int tok = t0 + g + 8 * i;
-        xr[i] = tok < T ? x + (size_t)tok * ldx : NULL;
-        rk[i] = wf_tf_dropout_row(d.key, d.row0 + (size_t)tok);
-    }
-    float acc[tile / 8][4] = {};
-#pragma unroll 4
-    for (int k0 = warp * 16; k0 < in; k0 += warps * 16) {
-        uint32_t a[4];
-        x_fragment(a, xr, rk, k0, in, d);
-#pragma unroll
-        for (int nt = 0; nt < tile / 8; nt++) {
-            int j = j0 + nt * 8 + g;
-            if (nt >= nts)
-                continue;
-            float2 lo = {0.0f, 0.0f}, hi = {0.0f, 0.0f};
-            if (j < rank) {
-                lo = load_pair(A + (size_t)j * in, k0 + 2 * t, in);
-                hi = load_pair(A + (size_t)j * in, k0 + 2 * t + 8, in);
-            }
-            uint32_t b[2] = {mma_pack(lo.x, lo.y), mma_pack(hi.x, hi.y)};
-            mma_bf16(acc[nt], a, b);
-        }
-    }
-    for (int nt = 0; nt < tile / 8; nt++)
-        for (int e = 0; e < 4; e++)
-            part[warp][g + 8 * (e >> 1)][nt * 8 + 2 * t + (e & 1)] = acc[nt][e];
-    __syncthreads();
-    for (int q = threadIdx.x; q < 16 * tile; q += threads_per_block) {
-        int r = q / tile, j = q % tile, tok = t0 + r;
-        if (tok >= T || j0 + j >= rank)
-            continue;
-        float sum = part[0][r][j] + part[1][r][j] + part[2][r][j] + part[3][r][j];
-        u[(size_t)tok * rank + j0 + j] = __float2bfloat16_rn(sum);
-    }
-}
-
-/* dx[t0 + r, c0 + c] += keep * scale * sum_j du[t0 + r, j] A[j, c0 + c] for
- * the block's 64 x 64 tile: blockIdx.x = column tile, blockIdx.y = token
- * tile. Warp w owns tokens 16 w .. + 15. The tile of dx is loaded first,
- * so its reads overlap the rest; the rank is walked 64 at a time. */
-__global__ void __launch_bounds__(threads_per_block)
-    lora_dx(const wf_bf16 *__restrict__ A, int rank, int in, const wf_bf16 *__restrict__ du, int T,
-            drop_args d, float *__restrict__ dx, size_t lddx)
-{
-    __shared__ __align__(16) wf_bf16 dus[tile * ld], as[tile * ld];
-    int c0 = blockIdx.x * tile, t0 = blockIdx.y * tile;
-    int warp = threadIdx.x >> 5, g = (threadIdx.x & 31) >> 2, t = threadIdx.x & 3;
-    bool pairs = !(lddx & 1) && !((uintptr_t)dx & 7); /* float2 access */
-    float2 old[2][tile / 8];
-    uint32_t keep[2] = {0, 0}; /* 2 bits per n tile */
-    for (int i = 0; i < 2; i++) {
-        int tok = t0 + warp * 16 + g + 8 * i;
-        const float *row = dx + (size_t)tok * lddx;
-#pragma unroll
-        for (int nt = 0; nt < tile / 8; nt++) {
-            int c = c0 + nt * 8 + 2 * t;
-            old[i][nt] = make_float2(0.0f, 0.0f);
-            if (tok >= T || c >= in)
-                continue;
-            if (pairs && c + 1 < in)
-                old[i][nt] = *(const float2 *)(row + c);
-            else
-                old[i][nt] = make_float2(row[c], c + 1 < in ? row[c + 1] : 0.0f);
-        }
-        uint32_t rk = wf_tf_dropout_row(d.key, d.row0 + (size_t)tok);
-#pragma unroll
-        for (int nt = 0; nt < tile / 8; nt++)
-            keep[i] |= keep_of(d, rk, c0 + nt * 8 + 2 * t) << 2 * nt;
-    }
-    float acc[tile / 8][4] = {};
-    for (int j0 = 0; j0 < rank; j0 += tile) {
-        int kj = (min(rank - j0, tile) + 15) / 16;
-        __syncthreads(); /* the previous rank tile is no longer read */
-        stage(du, (size_t)rank, T, rank, t0, j0, tile, kj * 16, dus);
-        stage(A, (size_t)in, rank, in, j0, c0, kj * 16, tile, as);
-        __syncthreads();
-        for (int kk = 0; kk < kj; kk++) {
-            uint32_t a[4];
-            mma_a_rows(a, dus + (warp * 16 + g) * ld + kk * 16 + 2 * t, ld);
-#pragma unroll
-            for (int nt = 0; nt < tile / 8; nt++) {
-                uint32_t b[2];
-                mma_b_cols(b, as + (kk * 16 + 2 * t) * ld + nt * 8 + g, ld);
-                mma_bf16(acc[nt], a, b);
-            }
-        }
-    }
-    for (int i = 0; i < 2; i++) {
-        int tok = t0 + warp * 16 + g + 8 * i;
-        float *row = dx + (size_t)tok * lddx;
-#pragma unroll
-        for (int nt = 0; nt < tile / 8; nt++) {
-            int c = c0 + nt * 8 + 2 * t;
-            if (tok >= T || c >= in)
-                continue;
-            uint32_t k = keep[i] >> 2 * nt;
-            float2 v = {old[i][nt].x + (k & 1 ? acc[nt][2 * i] * d.scale : 0.0f),
-                        old[i][nt].y + (k & 2 ? acc[nt][2 * i + 1] * d.scale : 0.0f)};
-            if (pairs && c + 1 < in) {
-                *(float2 *)(row + c) = v;
-            } else {
-                row[c] = v.x;
-                if (c + 1 < in)
-                    row[c + 1] = v.y;
+            *(uint4 *)(orow + c) = v;
+        } else {
+            uint32_t keep = wf_tf_dropout_pair(row, (uint32_t)(c / 2), d.threshold);
+            for (int h = 0; h < 2 && c + h < cols; h++) {
+                float f = __bfloat162float(xr[c + h]);
+                orow[c + h] = __float2bfloat16_rn(keep >> h & 1 ? f * d.scale : 0.0f);
             }
         }
     }
 }
 
-/* ga[j0 + j, c0 + c] += sum_t du[t, j0 + j] drop(x)[t, c0 + c] over the
- * block's tokens: blockIdx.x = column tile, blockIdx.y = chunk of
- * chunk_tiles token tiles, blockIdx.z = rank tile. Warp w owns columns 16 w
- * .. + 15 of the tile, every rank row. */
-__global__ void __launch_bounds__(threads_per_block, 3)
-    lora_da(const wf_bf16 *__restrict__ x, size_t ldx, int T, int in, int rank,
-            const wf_bf16 *__restrict__ du, drop_args d, float *__restrict__ ga)
+/* dx += drop(g) in fp32: V = 8 as two float4 (cols a multiple of 8, ldg and
+ * lddx of 4, 16-byte aligned bases); V = 2 a pair. */
+template <int V>
+__global__ void dropout_backward(const float *__restrict__ g, size_t ldg, int rows, int cols,
+                                 drop_args d, float *__restrict__ dx, size_t lddx)
 {
-    __shared__ __align__(16) wf_bf16 xs[tile * ld], dus[tile * ld];
-    __shared__ uint32_t rows[tile];
-    int c0 = blockIdx.x * tile, j0 = blockIdx.z * tile, kj = (min(rank - j0, tile) + 15) / 16;
-    int warp = threadIdx.x >> 5, g = (threadIdx.x & 31) >> 2, t = threadIdx.x & 3;
-    float acc[tile / 16][2][4] = {};
-    for (int k = 0; k < chunk_tiles; k++) {
-        int t0 = (blockIdx.y * chunk_tiles + k) * tile;
-        if (t0 >= T)
-            break;
-        __syncthreads(); /* the previous tile is no longer read */
-        if (threadIdx.x < tile)
-            rows[threadIdx.x] = wf_tf_dropout_row(d.key, d.row0 + (size_t)(t0 + threadIdx.x));
-        stage(du, (size_t)rank, T, rank, t0, j0, tile, kj * 16, dus);
-        __syncthreads();
-        stage_x(x, ldx, T, in, t0, c0, d, rows, xs);
-        __syncthreads();
-        for (int kk = 0; kk < tile / 16; kk++)
+    int steps = (cols + V - 1) / V;
+    size_t n = (size_t)rows * steps;
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n;
+         i += (size_t)gridDim.x * blockDim.x) {
+        int r, c;
+        step_at<V>(i, steps, &r, &c);
+        uint32_t row = wf_tf_dropout_row(d.key, d.row0 + (size_t)r);
+        const float *gr = g + (size_t)r * ldg + c;
+        float *dr = dx + (size_t)r * lddx + c;
+        if (V == 8) {
+            float4 gv[2] = {((const float4 *)gr)[0], ((const float4 *)gr)[1]};
+            float4 dv[2] = {((const float4 *)dr)[0], ((const float4 *)dr)[1]};
+            const float *gs = (const float *)gv;
+            float *ds = (float *)dv;
 #pragma unroll
-            for (int mt = 0; mt < tile / 16; mt++) {
-                if (mt >= kj) /* a constant bound keeps acc in registers */
-                    continue;
-                uint32_t a[4];
-                mma_a_cols(a, dus + (kk * 16 + 2 * t) * ld + mt * 16 + g, ld);
-                for (int n = 0; n < 2; n++) {
-                    uint32_t b[2];
-                    mma_b_cols(b, xs + (kk * 16 + 2 * t) * ld + (warp * 2 + n) * 8 + g, ld);
-                    mma_bf16(acc[mt][n], a, b);
-                }
+            for (int k = 0; k < 4; k++) {
+                uint32_t keep = wf_tf_dropout_pair(row, (uint32_t)(c / 2 + k), d.threshold);
+                ds[2 * k] += keep & 1 ? gs[2 * k] * d.scale : 0.0f;
+                ds[2 * k + 1] += keep & 2 ? gs[2 * k + 1] * d.scale : 0.0f;
             }
+            ((float4 *)dr)[0] = dv[0];
+            ((float4 *)dr)[1] = dv[1];
+        } else {
+            uint32_t keep = wf_tf_dropout_pair(row, (uint32_t)(c / 2), d.threshold);
+            for (int h = 0; h < 2 && c + h < cols; h++)
+                dr[h] += keep >> h & 1 ? gr[h] * d.scale : 0.0f;
+        }
     }
-#pragma unroll
-    for (int mt = 0; mt < tile / 16; mt++)
-        for (int n = 0; n < 2 && mt < kj; n++)
-            for (int e = 0; e < 4; e++) {
-                int j = j0 + mt * 16 + g + 8 * (e >> 1);
-                int c = c0 + (warp * 2 + n) * 8 + 2 * t + (e & 1);
-                if (j < rank && c < in)
-                    atomicAdd(ga + (size_t)j * in + c, acc[mt][n][e]);
-            }
 }
 
 drop_args drop_of(const wf_k_drop *d)
@@ -297,34 +109,46 @@ drop_args drop_of(const wf_k_drop *d)
     return drop_args{d->key, d->threshold, wf_tf_dropout_scale(d->threshold), d->row0};
 }
 
-unsigned tiles_of(int n)
+unsigned grid_for(int rows, int cols, int v)
 {
-    return (unsigned)((n + tile - 1) / tile);
+    size_t steps = (size_t)rows * (size_t)((cols + v - 1) / v);
+    size_t b = (steps + threads - 1) / threads;
+    return (unsigned)(b < max_grid ? b : max_grid);
+}
+
+/* 16-byte rows: a row stride of whole 16-byte units from an aligned base. */
+bool aligned(const void *p, size_t ld, size_t per_16_bytes)
+{
+    return ld % per_16_bytes == 0 && (uintptr_t)p % 16 == 0;
 }
 
 } // namespace
 
-cudaError_t wf_k_lora_down(const wf_bf16 *x, size_t ldx, int T, int in, const wf_bf16 *A, int rank,
-                           const wf_k_drop *d, wf_bf16 *u, cudaStream_t stream)
+cudaError_t wf_k_lora_dropout(const wf_bf16 *x, size_t ldx, int rows, int cols, const wf_k_drop *d,
+                              wf_bf16 *out, size_t ldo, cudaStream_t stream)
 {
-    if (T <= 0 || in <= 0 || rank <= 0)
+    if (rows <= 0 || cols <= 0)
         return cudaSuccess;
-    dim3 grid((unsigned)((T + 15) / 16), tiles_of(rank));
-    lora_down<<<grid, threads_per_block, 0, stream>>>(x, ldx, T, in, A, rank, drop_of(d), u);
+    if (cols % 8 == 0 && aligned(x, ldx, 8) && aligned(out, ldo, 8))
+        dropout<8><<<grid_for(rows, cols, 8), threads, 0, stream>>>(x, ldx, rows, cols, drop_of(d),
+                                                                    out, ldo);
+    else
+        dropout<2><<<grid_for(rows, cols, 2), threads, 0, stream>>>(x, ldx, rows, cols, drop_of(d),
+                                                                    out, ldo);
     return cudaGetLastError();
 }
 
-cudaError_t wf_k_lora_input_backward(const wf_bf16 *x, size_t ldx, int T, int in, const wf_bf16 *A,
-                                     int rank, const wf_bf16 *du, const wf_k_drop *d, float *dx,
-                                     size_t lddx, float *ga, cudaStream_t stream)
+cudaError_t wf_k_lora_dropout_backward(const float *g, size_t ldg, int rows, int cols,
+                                       const wf_k_drop *d, float *dx, size_t lddx,
+                                       cudaStream_t stream)
 {
-    if (T <= 0 || in <= 0 || rank <= 0)
+    if (rows <= 0 || cols <= 0)
         return cudaSuccess;
-    drop_args da = drop_of(d);
-    lora_dx<<<dim3(tiles_of(in), tiles_of(T)), threads_per_block, 0, stream>>>(A, rank, in, du, T,
-                                                                               da, dx, lddx);
-    unsigned chunks = (tiles_of(T) + chunk_tiles - 1) / chunk_tiles;
-    lora_da<<<dim3(tiles_of(in), chunks, tiles_of(rank)), threads_per_block, 0, stream>>>(
-        x, ldx, T, in, rank, du, da, ga);
+    if (cols % 8 == 0 && aligned(g, ldg, 4) && aligned(dx, lddx, 4))
+        dropout_backward<8><<<grid_for(rows, cols, 8), threads, 0, stream>>>(g, ldg, rows, cols,
+                                                                             drop_of(d), dx, lddx);
+    else
+        dropout_backward<2><<<grid_for(rows, cols, 2), threads, 0, stream>>>(g, ldg, rows, cols,
+                                                                             drop_of(d), dx, lddx);
     return cudaGetLastError();
 }

@@ -200,31 +200,29 @@ cudaError_t wf_k_swiglu_backward(const wf_bf16 *gate, const wf_bf16 *up, size_t 
                                  int cols, const float *dact, size_t lddact, wf_bf16 *dgate,
                                  wf_bf16 *dup, size_t ldd, cudaStream_t stream);
 
-/* ---- the input side of LoRA under dropout (k_lora.cu) ---- */
+/* ---- LoRA input dropout (k_lora.cu) ---- */
 
 /* One projection's dropout mask, as lora.c draws it (dropout.h): key =
  * wf_tf_dropout_key(seed, layer, proj), threshold =
  * wf_tf_dropout_threshold(p), and row0 the token index of row 0 in the
- * packed wf_tf_batch. Below, drop(x)[t, c] = keep ? bf16(x[t, c] * scale)
- * : 0 with keep = bit c & 1 of wf_tf_dropout_pair(wf_tf_dropout_row(key,
- * row0 + t), c / 2, threshold) and scale = wf_tf_dropout_scale(threshold).
- * (Host struct, passed by value to the kernels.) */
+ * packed wf_tf_batch. Row r, column c is kept when bit c & 1 of
+ * wf_tf_dropout_pair(wf_tf_dropout_row(key, row0 + r), c / 2, threshold) is
+ * set, and scaled by wf_tf_dropout_scale(threshold). (A host struct.) */
 typedef struct wf_k_drop {
     uint32_t key, threshold;
     size_t row0;
 } wf_k_drop;
 
-/* u[t, j] = bf16(sum_c drop(x)[t, c] A[j, c]): x bf16 [T, in] (ld ldx), A
- * bf16 [rank, in] (ld in), u bf16 [T, rank] (ld rank). Writes u. */
-cudaError_t wf_k_lora_down(const wf_bf16 *x, size_t ldx, int T, int in, const wf_bf16 *A, int rank,
-                           const wf_k_drop *d, wf_bf16 *u, cudaStream_t stream);
-/* Its backward given du bf16 [T, rank] (ld rank): dx[t, c] += keep ? scale
- * * sum_j du[t, j] A[j, c] : 0 into dx fp32 [T, in] (ld lddx), and ga[j, c]
- * += sum_t du[t, j] drop(x)[t, c] into ga fp32 [rank, in] (ld in).
- * Accumulates both; dx must not alias x, du or ga. */
-cudaError_t wf_k_lora_input_backward(const wf_bf16 *x, size_t ldx, int T, int in, const wf_bf16 *A,
-                                     int rank, const wf_bf16 *du, const wf_k_drop *d, float *dx,
-                                     size_t lddx, float *ga, cudaStream_t stream);
+/* out[r, c] = keep ? bf16(x[r, c] * scale) : 0: x bf16 [rows, cols] (ld
+ * ldx), out bf16 [rows, cols] (ld ldo). Writes out. */
+cudaError_t wf_k_lora_dropout(const wf_bf16 *x, size_t ldx, int rows, int cols, const wf_k_drop *d,
+                              wf_bf16 *out, size_t ldo, cudaStream_t stream);
+/* The same mask on a gradient: dx[r, c] += keep ? g[r, c] * scale : 0, g
+ * and dx fp32 [rows, cols] (ld ldg, lddx). Accumulates; dx must not alias
+ * g. */
+cudaError_t wf_k_lora_dropout_backward(const float *g, size_t ldg, int rows, int cols,
+                                       const wf_k_drop *d, float *dx, size_t lddx,
+                                       cudaStream_t stream);
 
 /* ---- pooling: last token + final RMSNorm (k_pool.cu) ---- */
 

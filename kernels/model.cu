@@ -4,8 +4,8 @@
  *
  * Memory plan: weights (bf16 embedding and matrices, fp32 norms, biases and
  * RoPE frequencies) + the scoring buffers of wf_cu_fwd for B = token_budget
- * tokens (about B * (12 h + 2 qkvd + 2 (qd + kvd) + 2 qd + 6 inter + 36)
- * bytes, plus the attention scratch of k_attention.cu, capped at
+ * tokens (about B * (12 h + 2 qkvd + 2 (qd + kvd) + 2 qd + 6 inter + 2 max_in
+ * + 36) bytes, plus the attention scratch of k_attention.cu, capped at
  * ATTN_SCRATCH_CAP) + the cuBLAS workspace; it must fit the device's free
  * memory less a reserve. Training adds its own plan (store.cu). */
 #include <limits.h>
@@ -41,6 +41,8 @@ static void dims_of(const wf_tf_config *c, wf_cu_dims *d)
     d->inter = (size_t)c->intermediate;
     d->layers = (size_t)c->layers;
     d->vocab = (size_t)c->vocab;
+    d->max_in = d->h > d->qd ? d->h : d->qd;
+    d->max_in = d->max_in > d->inter ? d->max_in : d->inter;
     d->eps = (float)c->rms_eps;
 }
 
@@ -81,6 +83,7 @@ static void lay_out_fwd(wf_cuda_model *cm, wf_cu_arena *a)
     f->att = wf_carve<wf_bf16>(a, B * d->qd);
     f->gu = wf_carve<wf_bf16>(a, B * 2 * d->inter);
     f->act = wf_carve<wf_bf16>(a, B * d->inter);
+    f->xd = wf_carve<wf_bf16>(a, B * d->max_in);
     f->attn_bytes = wf_k_attention_scratch_bytes((int)d->heads, (int)d->kv, (int)d->hd,
                                                  (int)longest, ATTN_SCRATCH_CAP);
     if (wf_k_flash_supported((int)d->hd)) { /* the flash backward's dQ and recomputed output */

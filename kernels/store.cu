@@ -6,9 +6,10 @@
  * layers) + layers * B * (4 h [x_mid] + 4 h [xn1, xn2] + 2 qkvd + 2 (qd +
  * kvd) [qk_norm only] + 2 qd + 4 inter [gate|up] + 2 inter + 8 [rstd] + 2
  * rank per LoRA target) + the backward scratch, about B * (14 h + 4 max(qd,
- * inter) + 2 qd + 2 max(qkvd, 2 inter) + 2 rank + 24) + 4 n_params; checked against the free memory
- * when training starts. Qwen3-0.6B (LoRA rank 16 on every projection) stores about 48 KiB per token
- * and layer: 21 GiB at B = 16384. */
+ * inter) + 2 qd + 2 max(qkvd, 2 inter) + 2 rank + 4 max_in [dropout only] +
+ * 24) + 4 n_params; checked against the free memory when training starts.
+ * Qwen3-0.6B (LoRA rank 16 on every projection) stores about 48 KiB per
+ * token and layer: 21 GiB at B = 16384. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,6 +54,7 @@ static void lay_out_bwd(const wf_cuda_model *cm, const wf_cuda_adapter *ca, wf_c
     b->datt = wf_carve<wf_bf16>(a, B * d->qd);
     b->dproj = wf_carve<wf_bf16>(a, B * max2(d->qkvd, 2 * d->inter));
     b->du = wf_carve<wf_bf16>(a, B * (size_t)ca->rank);
+    b->dxd = wf_carve<float>(a, ca->dropout > 0.0f ? B * d->max_in : 0);
     b->dpooled = wf_carve<float>(a, B * d->h);
     b->dlogits = wf_carve<float>(a, B * WF_TF_HEAD_OUT);
     b->loss = wf_carve<double>(a, B);

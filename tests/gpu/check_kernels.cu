@@ -256,78 +256,38 @@ static void check_swiglu(int rows, int cols, size_t ldin, size_t lda, size_t ldd
     report("swiglu_backward.dup", shape, block(got, rows, cols, ldin, cols), du, tol16);
 }
 
-/* drop(x) as k_lora.cu stages it: the CPU's mask, the scaled value rounded
- * to bf16. */
-static vec dropped_ref(const vec &x, int T, int in, size_t ld, uint64_t seed, int layer, int proj,
-                       uint32_t thr, size_t row0)
+/* LoRA dropout against the CPU's masks (dropout.h), on a 16-byte-aligned
+ * shape (the kernels' vector path) and an odd one (pairs); row0 past 2^32
+ * reaches the token's high word. */
+static void check_dropout(int rows, int cols, size_t ld, size_t row0)
 {
-    float scale = wf_tf_dropout_scale(thr);
-    vec xd((size_t)T * in);
-    for (int t = 0; t < T; t++)
-        for (int c = 0; c < in; c++) {
-            bool keep = wf_tf_dropout_keep(seed, layer, proj, row0 + t, (uint32_t)c, thr);
-            xd[(size_t)t * in + c] = keep ? bf_val(bf_bits(x[t * ld + c] * scale)) : 0.0f;
-        }
-    return xd;
-}
-
-/* The fused LoRA input kernels under dropout against the products of the
- * CPU's dropped-out input: rank 80 spans two rank tiles (dx by atomics),
- * odd widths and strides leave partial tiles and split pairs. */
-static void check_lora(int T, int in, int rank, size_t row0)
-{
-    const char *kernel = "lora_down";
+    const char *kernel = "lora_dropout";
     int layer = 3, proj = WF_TF_UP;
-    size_t ldx = in + 5, lddx = in + 3;
     uint32_t thr = wf_tf_dropout_threshold(0.25);
+    float scale = wf_tf_dropout_scale(thr);
     uint64_t seed = wf_tf_mix64(rng_state + 17);
     wf_k_drop d = {wf_tf_dropout_key(seed, layer, proj), thr, row0};
-    vec x = round_bf(rand_vec((size_t)T * ldx, 1.0f)),
-        A = round_bf(rand_vec((size_t)rank * in, 0.5f));
-    vec du = round_bf(rand_vec((size_t)T * rank, 1.0f)), dx0 = rand_vec((size_t)T * lddx, 1.0f);
-    vec ga0 = rand_vec((size_t)rank * in, 1.0f),
-        xd = dropped_ref(x, T, in, ldx, seed, layer, proj, thr, row0);
-    vec u((size_t)T * rank), dx = dx0, ga = ga0, got;
-    float scale = wf_tf_dropout_scale(thr);
-    for (int t = 0; t < T; t++)
-        for (int j = 0; j < rank; j++) {
-            double acc = 0.0;
-            for (int c = 0; c < in; c++)
-                acc += (double)xd[(size_t)t * in + c] * A[(size_t)j * in + c];
-            u[(size_t)t * rank + j] = (float)acc;
+    vec x = round_bf(rand_vec(rows * ld, 1.0f)), g = rand_vec(rows * ld, 1.0f),
+        gx0 = rand_vec(rows * ld, 1.0f), y((size_t)rows * cols), gx = gx0, got;
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++) {
+            bool keep = wf_tf_dropout_keep(seed, layer, proj, row0 + r, (uint32_t)c, thr);
+            y[(size_t)r * cols + c] = keep ? x[r * ld + c] * scale : 0.0f;
+            gx[r * ld + c] += keep ? g[r * ld + c] * scale : 0.0f;
         }
-    for (int t = 0; t < T; t++)
-        for (int c = 0; c < in; c++) {
-            double acc = 0.0;
-            for (int j = 0; j < rank; j++)
-                acc += (double)du[(size_t)t * rank + j] * A[(size_t)j * in + c];
-            if (wf_tf_dropout_keep(seed, layer, proj, row0 + t, (uint32_t)c, thr))
-                dx[t * lddx + c] += (float)acc * scale;
-        }
-    for (int j = 0; j < rank; j++)
-        for (int c = 0; c < in; c++) {
-            double acc = 0.0;
-            for (int t = 0; t < T; t++)
-                acc += (double)du[(size_t)t * rank + j] * xd[(size_t)t * in + c];
-            ga[(size_t)j * in + c] += (float)acc;
-        }
-    dev<wf_bf16> dxx(x.size()), dA(A.size()), ddu(du.size()), du_out(u.size());
-    dev<float> ddx(dx0.size()), dga(ga0.size());
-    CK(put(dxx, x));
-    CK(put(dA, A));
-    CK(put(ddu, du));
-    CK(put(ddx, dx0));
-    CK(put(dga, ga0));
-    std::string shape = dims("T=%d in=%d rank=%d row0=%zu p=0.25", T, in, rank, row0);
-    CK(wf_k_lora_down(dxx.p, ldx, T, in, dA.p, rank, &d, du_out.p, 0));
-    CK(get(got, du_out));
-    report(kernel, shape, got, u, tol16);
-    kernel = "lora_input_backward";
-    CK(wf_k_lora_input_backward(dxx.p, ldx, T, in, dA.p, rank, ddu.p, &d, ddx.p, lddx, dga.p, 0));
-    CK(get(got, ddx));
-    report("lora_input_backward.dx", shape, block(got, T, in, lddx), block(dx, T, in, lddx), tol32);
-    CK(get(got, dga));
-    report("lora_input_backward.dA", shape, got, ga, tol32);
+    dev<wf_bf16> dx(x.size()), dy((size_t)rows * ld);
+    dev<float> dg(g.size()), dgx(g.size());
+    CK(put(dx, x));
+    CK(wf_k_lora_dropout(dx.p, ld, rows, cols, &d, dy.p, ld, 0));
+    CK(get(got, dy));
+    std::string shape = dims("%dx%d ld=%zu p=0.25 row0=%zu", rows, cols, ld, row0);
+    report(kernel, shape, block(got, rows, cols, ld), y, tol16);
+    kernel = "lora_dropout_backward";
+    CK(put(dg, g));
+    CK(put(dgx, gx0));
+    CK(wf_k_lora_dropout_backward(dg.p, ld, rows, cols, &d, dgx.p, ld, 0));
+    CK(get(got, dgx));
+    report(kernel, shape, block(got, rows, cols, ld), block(gx, rows, cols, ld), tol32);
 }
 
 static void check_pool()
@@ -508,8 +468,8 @@ int main(int argc, char **argv)
     check_softmax(2, 2, 5000, 4998);
     check_swiglu(9, 300, 604, 303, 301);
     check_swiglu(9, 384, 768, 384, 384);
-    check_lora(150, 97, 16, 7);
-    check_lora(70, 200, 80, (size_t)5 << 32);
+    check_dropout(20, 97, 101, 7);
+    check_dropout(33, 256, 264, (size_t)5 << 32);
     check_pool();
     check_head(WF_HEAD_CORAL);
     check_head(WF_HEAD_INDEPENDENT);
