@@ -57,19 +57,13 @@ __device__ __forceinline__ void mma(float c[4], const uint32_t a[4], const uint3
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 }
 
-__device__ __forceinline__ uint32_t pack(float lo, float hi)
-{
-    __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
-    return *(uint32_t *)&v;
-}
-
 /* Two adjacent C tiles (16 x 16 of fp32) as a bf16 A fragment. */
 __device__ __forceinline__ void c_to_a(uint32_t a[4], const float lo[4], const float hi[4])
 {
-    a[0] = pack(lo[0], lo[1]);
-    a[1] = pack(lo[2], lo[3]);
-    a[2] = pack(hi[0], hi[1]);
-    a[3] = pack(hi[2], hi[3]);
+    a[0] = pack_bf16(lo[0], lo[1]);
+    a[1] = pack_bf16(lo[2], lo[3]);
+    a[2] = pack_bf16(hi[0], hi[1]);
+    a[3] = pack_bf16(hi[2], hi[3]);
 }
 
 /* ---- ldmatrix ----
@@ -339,7 +333,7 @@ template <int HD> __global__ void __launch_bounds__(warps * 32) flash_forward(fw
         float inv = 1.0f / sum;
         wf_bf16 *orow = a.out + (size_t)(t0 + qi[i]) * a.ldo + (size_t)h * HD + 2 * t;
         for (int nt = 0; nt < HD / 8; nt++)
-            *(uint32_t *)(orow + nt * 8) = pack(o[nt][2 * i] * inv, o[nt][2 * i + 1] * inv);
+            *(uint32_t *)(orow + nt * 8) = pack_bf16(o[nt][2 * i] * inv, o[nt][2 * i + 1] * inv);
         if (a.lse && t == 0)
             a.lse[(size_t)(t0 + qi[i]) * gridDim.z + h] = m[i] + log2f(sum);
     }
@@ -472,7 +466,7 @@ __device__ void bwd_step(const bwd_args &a, wf_bf16 *sm, int buf, int q0, int le
     for (int nt = 0; nt < bq / 8; nt++)
         for (int i = 0; i < 2; i++)
             *(uint32_t *)(dss + (warp * 16 + g + 8 * i) * L::ldss + nt * 8 + 2 * t) =
-                pack(dst[nt][2 * i], dst[nt][2 * i + 1]);
+                pack_bf16(dst[nt][2 * i], dst[nt][2 * i + 1]);
 }
 
 /* p[0] += lo, p[1] += hi in global memory (p 8-byte aligned): one vector
@@ -561,8 +555,8 @@ template <int HD> __global__ void __launch_bounds__(warps * 32) flash_backward(b
         wf_bf16 *dkr = a.dk + (size_t)(t0 + kr[i]) * a.lddk + col;
         wf_bf16 *dvr = a.dv + (size_t)(t0 + kr[i]) * a.lddv + col;
         for (int nt = 0; nt < HD / 8; nt++) {
-            *(uint32_t *)(dkr + nt * 8) = pack(dk[nt][2 * i], dk[nt][2 * i + 1]);
-            *(uint32_t *)(dvr + nt * 8) = pack(dv[nt][2 * i], dv[nt][2 * i + 1]);
+            *(uint32_t *)(dkr + nt * 8) = pack_bf16(dk[nt][2 * i], dk[nt][2 * i + 1]);
+            *(uint32_t *)(dvr + nt * 8) = pack_bf16(dv[nt][2 * i], dv[nt][2 * i + 1]);
         }
     }
 }

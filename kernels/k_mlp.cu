@@ -36,64 +36,6 @@ struct walk {
     }
 };
 
-/* Two bf16, a first, as the 32-bit word they make in memory, and back. */
-__device__ __forceinline__ unsigned pack_bf16(float a, float b)
-{
-    __nv_bfloat162 h = __floats2bfloat162_rn(a, b);
-    return *reinterpret_cast<unsigned *>(&h);
-}
-
-__device__ __forceinline__ float2 unpack_bf16(unsigned u)
-{
-    return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162 *>(&u));
-}
-
-template <int V> __device__ __forceinline__ void load(const wf_bf16 *p, float (&f)[V])
-{
-    if constexpr (V == vec) {
-        uint4 u = *reinterpret_cast<const uint4 *>(p);
-        unsigned w[4] = {u.x, u.y, u.z, u.w};
-#pragma unroll
-        for (int j = 0; j < 4; j++) {
-            float2 t = unpack_bf16(w[j]);
-            f[2 * j] = t.x, f[2 * j + 1] = t.y;
-        }
-    } else {
-#pragma unroll
-        for (int j = 0; j < V; j++)
-            f[j] = __bfloat162float(p[j]);
-    }
-}
-
-template <int V> __device__ __forceinline__ void load(const float *p, float (&f)[V])
-{
-    if constexpr (V == vec) {
-        float4 lo = reinterpret_cast<const float4 *>(p)[0],
-               hi = reinterpret_cast<const float4 *>(p)[1];
-        f[0] = lo.x, f[1] = lo.y, f[2] = lo.z, f[3] = lo.w;
-        f[4] = hi.x, f[5] = hi.y, f[6] = hi.z, f[7] = hi.w;
-    } else {
-#pragma unroll
-        for (int j = 0; j < V; j++)
-            f[j] = p[j];
-    }
-}
-
-/* __stwb is a plain store that stays one vector instruction: the compiler
- * splits some vector stores of unrolled loops into 4-byte ones. */
-template <int V> __device__ __forceinline__ void store(wf_bf16 *p, const float (&f)[V])
-{
-    if constexpr (V == vec) {
-        __stwb(reinterpret_cast<uint4 *>(p),
-               make_uint4(pack_bf16(f[0], f[1]), pack_bf16(f[2], f[3]), pack_bf16(f[4], f[5]),
-                          pack_bf16(f[6], f[7])));
-    } else {
-#pragma unroll
-        for (int j = 0; j < V; j++)
-            p[j] = __float2bfloat16_rn(f[j]);
-    }
-}
-
 template <int V>
 __global__ void swiglu(const wf_bf16 *gate, const wf_bf16 *up, size_t ldin, int rows, int cols,
                        wf_bf16 *act, size_t ldact)

@@ -38,59 +38,6 @@ __device__ __forceinline__ size_t warp_step()
     return (size_t)gridDim.x * warps_per_block;
 }
 
-/* Two bf16, a first, as the 32-bit word they make in memory, and back. */
-__device__ __forceinline__ unsigned pack_bf16(float a, float b)
-{
-    __nv_bfloat162 h = __floats2bfloat162_rn(a, b);
-    return *reinterpret_cast<unsigned *>(&h);
-}
-
-__device__ __forceinline__ float2 unpack_bf16(unsigned u)
-{
-    return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162 *>(&u));
-}
-
-template <int V> __device__ __forceinline__ void load(const float *p, float (&f)[V])
-{
-    if constexpr (V == vec) {
-        float4 u = *reinterpret_cast<const float4 *>(p);
-        f[0] = u.x, f[1] = u.y, f[2] = u.z, f[3] = u.w;
-    } else {
-        f[0] = p[0];
-    }
-}
-
-template <int V> __device__ __forceinline__ void load(const wf_bf16 *p, float (&f)[V])
-{
-    if constexpr (V == vec) {
-        uint2 u = *reinterpret_cast<const uint2 *>(p);
-        float2 lo = unpack_bf16(u.x), hi = unpack_bf16(u.y);
-        f[0] = lo.x, f[1] = lo.y, f[2] = hi.x, f[3] = hi.y;
-    } else {
-        f[0] = __bfloat162float(p[0]);
-    }
-}
-
-/* __stwb is a plain store that stays one vector instruction: the compiler
- * splits some vector stores of unrolled loops into 4-byte ones. */
-template <int V> __device__ __forceinline__ void store(float *p, const float (&f)[V])
-{
-    if constexpr (V == vec)
-        __stwb(reinterpret_cast<float4 *>(p), make_float4(f[0], f[1], f[2], f[3]));
-    else
-        p[0] = f[0];
-}
-
-template <int V> __device__ __forceinline__ void store(wf_bf16 *p, const float (&f)[V])
-{
-    if constexpr (V == vec) {
-        __stwb(reinterpret_cast<uint2 *>(p),
-               make_uint2(pack_bf16(f[0], f[1]), pack_bf16(f[2], f[3])));
-    } else {
-        p[0] = __float2bfloat16_rn(f[0]);
-    }
-}
-
 /* The sum of squares of a row of dim elements, over the warp. */
 template <int V, typename T> __device__ float row_sumsq(const T *x, int dim)
 {

@@ -19,46 +19,6 @@ constexpr int head_group = 4;
 constexpr int rope_threads = 128;
 constexpr size_t grid_cap = 2048;
 
-/* Two bf16, a first, as the 32-bit word they make in memory, and back. */
-__device__ __forceinline__ unsigned pack_bf16(float a, float b)
-{
-    __nv_bfloat162 h = __floats2bfloat162_rn(a, b);
-    return *reinterpret_cast<unsigned *>(&h);
-}
-
-__device__ __forceinline__ float2 unpack_bf16(unsigned u)
-{
-    return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162 *>(&u));
-}
-
-template <int V> __device__ __forceinline__ void load(const wf_bf16 *p, float (&f)[V])
-{
-    if constexpr (V == vec) {
-        uint4 u = *reinterpret_cast<const uint4 *>(p);
-        unsigned w[4] = {u.x, u.y, u.z, u.w};
-#pragma unroll
-        for (int j = 0; j < 4; j++) {
-            float2 t = unpack_bf16(w[j]);
-            f[2 * j] = t.x, f[2 * j + 1] = t.y;
-        }
-    } else {
-        f[0] = __bfloat162float(p[0]);
-    }
-}
-
-/* __stwb is a plain store that stays one vector instruction: the compiler
- * splits some vector stores of unrolled loops into 4-byte ones. */
-template <int V> __device__ __forceinline__ void store(wf_bf16 *p, const float (&f)[V])
-{
-    if constexpr (V == vec) {
-        __stwb(reinterpret_cast<uint4 *>(p),
-               make_uint4(pack_bf16(f[0], f[1]), pack_bf16(f[2], f[3]), pack_bf16(f[4], f[5]),
-                          pack_bf16(f[6], f[7])));
-    } else {
-        p[0] = __float2bfloat16_rn(f[0]);
-    }
-}
-
 /* Rotates V pairs (p[j], p[half + j]) of count <= head_group heads, hd
  * apart, by the angles of cosines c and sines s. */
 template <int V>

@@ -354,6 +354,89 @@ template <typename T> __device__ T block_max(T v, T *sh, T lo)
     return warp_max(lane < warps ? sh[lane] : lo);
 }
 
+/* Two bf16, a first, as the 32-bit word they make in memory, and back. */
+__device__ __forceinline__ unsigned pack_bf16(float a, float b)
+{
+    __nv_bfloat162 h = __floats2bfloat162_rn(a, b);
+    return *reinterpret_cast<unsigned *>(&h);
+}
+
+__device__ __forceinline__ float2 unpack_bf16(unsigned u)
+{
+    return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162 *>(&u));
+}
+
+/* V consecutive elements into (or from) fp32 registers, for the elementwise
+ * kernels: one vector access for V = 8 bf16 (16 bytes), 4 bf16 (8 bytes), 8
+ * fp32 (two float4) or 4 fp32, element by element otherwise. The caller
+ * checks the alignment a vector access needs. */
+template <int V> __device__ __forceinline__ void load(const wf_bf16 *p, float (&f)[V])
+{
+    if constexpr (V == 8) {
+        uint4 u = *reinterpret_cast<const uint4 *>(p);
+        unsigned w[4] = {u.x, u.y, u.z, u.w};
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+            float2 t = unpack_bf16(w[j]);
+            f[2 * j] = t.x, f[2 * j + 1] = t.y;
+        }
+    } else if constexpr (V == 4) {
+        uint2 u = *reinterpret_cast<const uint2 *>(p);
+        float2 lo = unpack_bf16(u.x), hi = unpack_bf16(u.y);
+        f[0] = lo.x, f[1] = lo.y, f[2] = hi.x, f[3] = hi.y;
+    } else {
+#pragma unroll
+        for (int j = 0; j < V; j++)
+            f[j] = __bfloat162float(p[j]);
+    }
+}
+
+template <int V> __device__ __forceinline__ void load(const float *p, float (&f)[V])
+{
+    if constexpr (V == 8) {
+        float4 lo = reinterpret_cast<const float4 *>(p)[0],
+               hi = reinterpret_cast<const float4 *>(p)[1];
+        f[0] = lo.x, f[1] = lo.y, f[2] = lo.z, f[3] = lo.w;
+        f[4] = hi.x, f[5] = hi.y, f[6] = hi.z, f[7] = hi.w;
+    } else if constexpr (V == 4) {
+        float4 u = *reinterpret_cast<const float4 *>(p);
+        f[0] = u.x, f[1] = u.y, f[2] = u.z, f[3] = u.w;
+    } else {
+#pragma unroll
+        for (int j = 0; j < V; j++)
+            f[j] = p[j];
+    }
+}
+
+/* __stwb is a plain store that stays one vector instruction: the compiler
+ * splits some vector stores of unrolled loops into 4-byte ones. */
+template <int V> __device__ __forceinline__ void store(wf_bf16 *p, const float (&f)[V])
+{
+    if constexpr (V == 8) {
+        __stwb(reinterpret_cast<uint4 *>(p),
+               make_uint4(pack_bf16(f[0], f[1]), pack_bf16(f[2], f[3]), pack_bf16(f[4], f[5]),
+                          pack_bf16(f[6], f[7])));
+    } else if constexpr (V == 4) {
+        __stwb(reinterpret_cast<uint2 *>(p),
+               make_uint2(pack_bf16(f[0], f[1]), pack_bf16(f[2], f[3])));
+    } else {
+#pragma unroll
+        for (int j = 0; j < V; j++)
+            p[j] = __float2bfloat16_rn(f[j]);
+    }
+}
+
+template <int V> __device__ __forceinline__ void store(float *p, const float (&f)[V])
+{
+    if constexpr (V == 4) {
+        __stwb(reinterpret_cast<float4 *>(p), make_float4(f[0], f[1], f[2], f[3]));
+    } else {
+#pragma unroll
+        for (int j = 0; j < V; j++)
+            p[j] = f[j];
+    }
+}
+
 } // namespace wf_k_detail
 
 #endif
