@@ -22,7 +22,9 @@ if(WF_CUDA AND CMAKE_CUDA_COMPILER)
   # opens the driver itself.
   target_link_libraries(wf_kernels PUBLIC wf_model_transformer CUDA::cudart_static ${CMAKE_DL_LIBS})
   target_include_directories(wf_kernels PRIVATE ${CUDAToolkit_INCLUDE_DIRS})
-  set(cuda_warn -Xcompiler=-Wall,-Wextra)
+  # A register spill is a warning too: the flash kernels sit at the 255
+  # register limit, where an edit can spill to local memory unnoticed.
+  set(cuda_warn -Xcompiler=-Wall,-Wextra -Xptxas=-warn-spills)
   if(WF_WERROR)
     list(APPEND cuda_warn --Werror=all-warnings -Xcompiler=-Werror)
   endif()

@@ -76,6 +76,17 @@ extern "C" int wf_cuda_device_count(void)
     return n;
 }
 
+extern "C" int wf_cuda_device_lost(int dev)
+{
+    if (dev < 0 || dev >= wf_cuda_device_count())
+        return 0;
+    cudaError_t e = cudaSetDevice(dev);
+    if (e == cudaSuccess)
+        e = cudaDeviceSynchronize();
+    (void)cudaGetLastError();
+    return e != cudaSuccess;
+}
+
 extern "C" void wf_cuda_device_name(int dev, char *buf, size_t cap)
 {
     if (!cap)

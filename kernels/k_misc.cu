@@ -26,18 +26,6 @@ __device__ __forceinline__ void split_loop(size_t nv, size_t n, Vec vec, One one
         one(i);
 }
 
-/* Two bf16, a first, as the 32-bit word they make in memory, and back. */
-__device__ __forceinline__ unsigned pack_bf16(float a, float b)
-{
-    __nv_bfloat162 h = __floats2bfloat162_rn(a, b);
-    return *reinterpret_cast<unsigned *>(&h);
-}
-
-__device__ __forceinline__ float2 unpack_bf16(unsigned u)
-{
-    return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162 *>(&u));
-}
-
 __global__ void f32_to_bf16(const float *x, wf_bf16 *y, size_t nv, size_t n)
 {
     split_loop(

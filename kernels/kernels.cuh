@@ -367,9 +367,9 @@ __device__ __forceinline__ float2 unpack_bf16(unsigned u)
 }
 
 /* V consecutive elements into (or from) fp32 registers, for the elementwise
- * kernels: one vector access for V = 8 bf16 (16 bytes), 4 bf16 (8 bytes), 8
- * fp32 (two float4) or 4 fp32, element by element otherwise. The caller
- * checks the alignment a vector access needs. */
+ * kernels: one vector access for V = 8 or 4 bf16 (16 or 8 bytes), for V = 4
+ * fp32, and for loads also V = 8 fp32 (two float4); element by element
+ * otherwise. The caller checks the alignment a vector access needs. */
 template <int V> __device__ __forceinline__ void load(const wf_bf16 *p, float (&f)[V])
 {
     if constexpr (V == 8) {

@@ -33,6 +33,12 @@ void wf_cuda_model_free(wf_cuda_model *cm)
     (void)cm;
 }
 
+int wf_cuda_device_lost(int dev)
+{
+    (void)dev;
+    return 0;
+}
+
 int wf_cuda_model_lost(wf_cuda_model *cm)
 {
     (void)cm;

@@ -23,6 +23,10 @@
 int wf_cuda_device_count(void);
 /* The name of device dev, "" when there is none. */
 void wf_cuda_device_name(int dev, char *buf, size_t cap);
+/* 1 when device dev can run nothing more in this process: its context was
+ * poisoned by an earlier fault (see wf_cuda_model_lost). Waits for the
+ * device's work. 0 without a device. */
+int wf_cuda_device_lost(int dev);
 
 #define WF_CUDA_DEFAULT_TOKEN_BUDGET 16384
 

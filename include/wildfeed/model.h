@@ -72,6 +72,12 @@ struct wf_model {
     void *impl;
 };
 
+/* Why m serves below what it was loaded for, or NULL (see ops.degraded). */
+static inline const char *wf_model_degraded(const wf_model *m)
+{
+    return m->ops->degraded ? m->ops->degraded(m) : NULL;
+}
+
 static inline int wf_model_score(const wf_model *m, const wf_model_input *in, size_t n,
                                  float *logits, wf_error *err)
 {

@@ -35,8 +35,9 @@ WF_TF_HD uint32_t wf_tf_dropout_key(uint64_t seed, int layer, int proj)
 
 /* Masks are drawn per token row: a row key from (mask key, token index in
  * the packed batch), then one 32-bit hash per pair of features whose two
- * 16-bit halves decide the pair's two elements. Half a hash per element
- * keeps the GPU's fused LoRA kernels (kernels/k_lora.cu) memory-bound. */
+ * 16-bit halves decide the pair's two elements: half a hash per element,
+ * where three made the GPU's dropout pass (kernels/k_lora.cu) wait on
+ * arithmetic rather than memory. */
 WF_TF_HD uint32_t wf_tf_dropout_row(uint32_t key, uint64_t token)
 {
     uint32_t hi = wf_tf_hash32((uint32_t)(token >> 32) + 0x9e3779b9U);

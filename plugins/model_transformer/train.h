@@ -28,7 +28,7 @@ typedef struct wf_tf_batch {
 /* Forward and backward on the CPU (grad.c): adds scale * d(sum of the
  * batch's sample losses)/d(params) into grad[ad->n_params] and sets
  * *loss_sum to the sum of the sample losses. LoRA dropout masks come from
- * dropout_seed through wf_tf_dropout_keep (dropout.h), so the CUDA path can
+ * dropout_seed through dropout.h's draws, so the CUDA path can
  * draw the same ones. Only the residual stream entering each layer is kept;
  * a layer's inner activations are recomputed during its backward step. */
 int wf_tf_grad(const wf_tf_model *m, const wf_tf_adapter *ad, const wf_tf_batch *b,

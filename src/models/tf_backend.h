@@ -61,7 +61,7 @@ typedef struct wf_tfb_base {
     wf_tokenizer *tok;   /* dir/tokenizer.json */
     wf_template *tpl;    /* the default WildReward template */
     wf_cuda_model *cm;   /* NULL on the CPU */
-    atomic_int gpu_lost; /* cm's device failed for good: the CPU takes over */
+    atomic_int gpu_lost; /* the GPU failed for good: the CPU scores, nothing trains */
 } wf_tfb_base;
 
 /* Loads the base (one reference, the caller's). A config.json whose sha256
@@ -74,7 +74,7 @@ wf_cuda_model *wf_tfb_gpu(const wf_tfb_base *b);
 /* After a GPU call failed: 1 when the device is lost (the first caller to
  * find out marks it and logs it), so that the caller redoes the work on
  * the CPU, whose weights the base keeps; 0 when the failure was the call's
- * own. */
+ * own. A base loaded after the loss is marked at load. */
 int wf_tfb_gpu_failed(wf_tfb_base *b);
 void wf_tfb_base_unref(wf_tfb_base *b);
 

@@ -50,13 +50,20 @@ wf_cuda_model *wf_tfb_gpu(const wf_tfb_base *b)
     return atomic_load(&b->gpu_lost) ? NULL : b->cm;
 }
 
+/* Marks b's GPU lost, logging it once. */
+static void mark_lost(wf_tfb_base *b)
+{
+    if (atomic_exchange(&b->gpu_lost, 1) == 0)
+        wf_log(WF_LOG_ERROR,
+               "GPU lost: the transformer scores on the CPU and trains no more until a restart",
+               "base", b->dir, NULL);
+}
+
 int wf_tfb_gpu_failed(wf_tfb_base *b)
 {
     if (!b->cm || !wf_cuda_model_lost(b->cm))
         return 0;
-    if (atomic_exchange(&b->gpu_lost, 1) == 0)
-        wf_log(WF_LOG_ERROR, "GPU lost: the transformer scores and trains on the CPU from now on",
-               "base", b->dir, NULL);
+    mark_lost(b);
     return 1;
 }
 
@@ -134,8 +141,12 @@ static int upload(wf_tfb_base *b, wf_error *err)
                                 b->max_len, b->token_budget);
     if (rc == 0 || b->device == WF_TFB_CUDA)
         return rc == 0 ? 0 : wf_error_set(err, rc, "%s", e.msg);
-    wf_log(WF_LOG_WARN, "transformer base stays on the CPU", "base", b->dir, "error", e.msg, NULL);
     b->cm = NULL;
+    if (wf_cuda_device_lost(co.device)) { /* an earlier fault, not this model's size */
+        mark_lost(b);
+        return 0;
+    }
+    wf_log(WF_LOG_WARN, "transformer base stays on the CPU", "base", b->dir, "error", e.msg, NULL);
     return 0;
 }
 

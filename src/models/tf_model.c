@@ -143,7 +143,7 @@ static void tfb_destroy(wf_model *m)
 static const char *tfb_degraded(const wf_model *m)
 {
     const wf_tfb_model *t = m->impl;
-    return t->base->cm && !wf_tfb_gpu(t->base) ? "gpu lost: scoring on the CPU" : NULL;
+    return atomic_load(&t->base->gpu_lost) ? "gpu lost: scoring on the CPU, not training" : NULL;
 }
 
 static const wf_model_ops tfb_ops = {"transformer", tfb_score,   tfb_save,
@@ -157,8 +157,11 @@ int wf_tfb_model_new(wf_tfb_base *base, wf_tf_adapter *ad, size_t max_len, wf_mo
     wf_tfb_model *t = calloc(1, sizeof *t);
     wf_tfb_batcher *batcher = malloc(sizeof *batcher);
     int rc = m && t && batcher ? 0 : wf_error_set(err, WF_ENOMEM, "out of memory");
-    if (rc == 0 && wf_tfb_gpu(base))
+    if (rc == 0 && wf_tfb_gpu(base)) {
         rc = wf_cuda_adapter_upload(base->cm, ad, &t->ca, err);
+        if (rc < 0 && wf_tfb_gpu_failed(base))
+            rc = 0; /* lost since its last call: this model scores on the CPU */
+    }
     if (rc < 0) {
         free(m);
         free(t);

@@ -101,8 +101,7 @@ static int make_engine(void *arg, wf_tf_adapter *ad, const wf_tf_optim_opts *o, 
                        wf_error *err)
 {
     wf_tfb_base *b = arg;
-    wf_cuda_model *cm = wf_tfb_gpu(b);
-    return cm ? wf_cuda_engine(cm, ad, o, out, err) : wf_tf_engine_cpu(b->m, ad, o, out, err);
+    return b->cm ? wf_cuda_engine(b->cm, ad, o, out, err) : wf_tf_engine_cpu(b->m, ad, o, out, err);
 }
 
 /* Tokens per second over the whole run, and on the GPU the model FLOPs
@@ -122,8 +121,7 @@ static void log_throughput(const wf_tfb_base *b, const tok_set *tr, const tok_se
     double flops = 3.0 * wf_tf_forward_flops(wf_tf_model_config(b->m), lens, tr->n) * epochs;
     free(lens);
     char dev[112] = "cpu", n_train[24], skipped[24], tps[32], loss[32], mfu[16];
-    int gpu = wf_tfb_gpu(b) != NULL;
-    if (gpu) {
+    if (b->cm) {
         char name[96];
         wf_cuda_device_name(0, name, sizeof name);
         snprintf(dev, sizeof dev, "cuda:0 %s", name);
@@ -134,8 +132,8 @@ static void log_throughput(const wf_tfb_base *b, const tok_set *tr, const tok_se
     snprintf(loss, sizeof loss, "%.4f", rep->eval_loss);
     snprintf(mfu, sizeof mfu, "%.1f%%", 100.0 * flops / secs / TFB_PEAK_FLOPS);
     wf_log(WF_LOG_INFO, "transformer trained", "device", dev, "examples", n_train,
-           "skipped_too_long", skipped, "tokens_per_s", tps, "eval_loss", loss, gpu ? "mfu" : NULL,
-           mfu, NULL);
+           "skipped_too_long", skipped, "tokens_per_s", tps, "eval_loss", loss,
+           b->cm ? "mfu" : NULL, mfu, NULL);
 }
 
 /* The loop itself, once the base is loaded: *out gets a model holding
@@ -149,6 +147,10 @@ static int train_on(wf_tfb_base *b, const tok_set *tr, const tok_set *ev, const 
     int rc = lora_opts(o, &lo, err);
     if (rc == 0)
         rc = loop_opts(o, &to, err);
+    if (rc == 0 && atomic_load(&b->gpu_lost))
+        rc = wf_error_set(err, WF_ESTATE,
+                          "the GPU was lost: training waits for a restart of the process "
+                          "(a GPU-sized training would take days on the CPU)");
     if (rc == 0 && tr->n == 0)
         rc = wf_error_set(err, WF_EINVAL, "no training example fits max_len %zu (%zu too long)",
                           b->max_len, tr->skipped);
@@ -157,7 +159,7 @@ static int train_on(wf_tfb_base *b, const tok_set *tr, const tok_set *ev, const 
     if (rc == 0)
         rc = wf_tf_train(ad, tr->seqs, tr->n, ev->seqs, ev->n, &to, make_engine, b, report, err);
     if (rc < 0) {
-        (void)wf_tfb_gpu_failed(b); /* a lost GPU leaves the next training to the CPU */
+        (void)wf_tfb_gpu_failed(b); /* a lost GPU is marked for the scoring that goes on */
         wf_tf_adapter_free(ad);
         wf_tfb_base_unref(b);
         return rc;

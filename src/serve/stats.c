@@ -98,11 +98,9 @@ void wf_serve_collect(void *ctx, wf_strbuf *out)
         wf_strbuf_puts(out, "wf_model_info{version=\"");
         escaped_label(out, ref->version);
         wf_strbuf_printf(out, "\",kind=\"%s\"} 1\n", ref->model->ops->kind);
-        const wf_model_ops *ops = ref->model->ops;
         wf_metrics_header(out, "wf_model_degraded", "gauge",
                           "1 while the model serves below what it was loaded for (its GPU lost).");
-        wf_metrics_line_u64(out, "wf_model_degraded", NULL,
-                            ops->degraded && ops->degraded(ref->model) ? 1 : 0);
+        wf_metrics_line_u64(out, "wf_model_degraded", NULL, wf_model_degraded(ref->model) ? 1 : 0);
         wf_model_slot_release(s->slot, ref);
     }
 }
@@ -119,7 +117,7 @@ static enum MHD_Result readyz(wf_server *s, struct MHD_Connection *c, wf_serve_r
     /* A degraded model still answers, slowly: not ready, so that a load
      * balancer sends the traffic elsewhere and an orchestrator can restart
      * the process. */
-    const char *why = ref->model->ops->degraded ? ref->model->ops->degraded(ref->model) : NULL;
+    const char *why = wf_model_degraded(ref->model);
     wf_strbuf_printf(&out, "{\"ready\":%s,\"model_version\":", why ? "false" : "true");
     wf_strbuf_json_string(&out, ref->version, strlen(ref->version));
     if (why) {

@@ -8,10 +8,9 @@
  * 2. runs, for each model directory oracle.json lists (the one
  *    save_pretrained wrote, and a copy with a top-level rope_theta when that
  *    one has none), our CPU forward on the oracle's ids: within 1e-4 of HF
- *    fp32; and the CUDA forward: within 2e-2 of HF fp32, and within 4e-2 of
- *    HF bf16, since two bf16 computations each within 2e-2 of the truth can
- *    differ by the sum (HF bf16's own distance from HF fp32, which oracle.py
- *    prints, reached 2.7e-2 on one random model);
+ *    fp32; and the CUDA forward: within 2e-2 of HF fp32. Its distance from
+ *    HF bf16 is printed, not judged: HF's bf16 is itself 1.4e-2 to 2.7e-2
+ *    from its fp32 on these random models (oracle.py prints it);
  * 3. trains a tiny adapter of each head kind a few steps on the CPU, saves
  *    it in PEFT's format (peft.h) under ORACLE_DIR/peft_<head>/ with our
  *    logits beside it (wildfeed_logits.json), for `oracle.py peft` to load
@@ -201,8 +200,9 @@ static void check_model_dir(run *r, const char *model_dir, wf_tf_model *m)
             gc_fail(&r->t, check, "cuda: %s", err.msg);
         } else if (r->cuda) {
             compare(r, "cuda_vs_hf_fp32", model_dir, gpu, r->o.fp32, TOL_BF16);
-            if (r->o.bf16)
-                compare(r, "cuda_vs_hf_bf16", model_dir, gpu, r->o.bf16, 2 * TOL_BF16);
+            if (r->o.bf16) /* two bf16 computations: a figure, not a verdict */
+                printf("INFO check=cuda_vs_hf_bf16.%s rel=%.3e\n", model_dir,
+                       gc_rel_l2(gpu, r->o.bf16, r->o.n * LOGITS));
         }
     }
     free(cpu), free(gpu);

@@ -324,6 +324,37 @@ static void test_training_shares_the_served_base(void **state)
     assert_null(cand);
 }
 
+/* After the GPU is lost (marked here on the CPU base, as
+ * wf_tfb_gpu_failed marks it when a call finds the device poisoned; the
+ * GPU side is tests/gpu/check_lost.cu): scoring goes on with the same
+ * logits, the model reports itself degraded, and training is refused
+ * rather than moved to the CPU. */
+static void test_lost_gpu_degrades(void **state)
+{
+    (void)state;
+    wf_tfb_base *base = wf_tfb_of(g_model)->base;
+    wf_model_input in = {.text = "answer 1: great thanks"};
+    float before[WF_LOGITS], after[WF_LOGITS];
+    wf_error err = {0};
+    assert_int_equal(wf_model_score(g_model, &in, 1, before, &err), 0);
+    assert_null(wf_model_degraded(g_model));
+    atomic_store(&base->gpu_lost, 1);
+    assert_int_equal(wf_model_score(g_model, &in, 1, after, &err), 0);
+    assert_memory_equal(before, after, sizeof before);
+    assert_string_equal(wf_model_degraded(g_model), "gpu lost: scoring on the CPU, not training");
+    wf_example train[N_TRAIN];
+    make_examples(train, N_TRAIN, 0);
+    wf_train_opts o;
+    tf_opts(&o);
+    wf_model *cand = NULL;
+    assert_int_equal(
+        wf_model_train_like("transformer", g_model, train, N_TRAIN, NULL, 0, &o, &cand, NULL, &err),
+        WF_ESTATE);
+    assert_non_null(strstr(err.msg, "the GPU was lost"));
+    assert_null(cand);
+    atomic_store(&base->gpu_lost, 0);
+}
+
 static void write_tfb_json(const char *dir, const char *base, const char *sha, const char *max_len)
 {
     char text[1200];
@@ -637,6 +668,7 @@ int main(void)
         cmocka_unit_test(test_load_is_bit_exact),
         cmocka_unit_test(test_like_shares_the_base),
         cmocka_unit_test(test_training_shares_the_served_base),
+        cmocka_unit_test(test_lost_gpu_degrades),
         cmocka_unit_test(test_changed_base_is_refused),
         cmocka_unit_test(test_corrupt_files),
         cmocka_unit_test(test_device_choice),
