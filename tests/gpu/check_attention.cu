@@ -254,6 +254,8 @@ int main(int argc, char **argv)
     check_attention(4, 2, 64, {1, 7, 130, 300});
     check_attention(3, 3, 32, {50, 17});
     check_attention(4, 2, 128, {200, 3, 64, 65});
+    check_attention(2, 2, 128, {65, 1, 129}); /* no grouping */
+    check_attention(8, 2, 64, {100, 33});     /* four query heads per KV head */
     if (!quick) {
         time_attention(16, 8, 128, {2048, 2048, 2048, 2048}, 5);
         time_attention(16, 8, 128, std::vector<int>(16, 512), 5);

@@ -9,30 +9,35 @@
  * Usage: check_kernels [SEED] */
 #include "kcheck.cuh"
 
-static void check_misc()
+/* off: elements past each allocation's start, so that 1 takes the
+ * converters' unaligned path. */
+static void check_misc(size_t off)
 {
     const char *kernel = "f32_to_bf16";
     size_t n = 100003;
-    vec x = rand_vec(n, 3.0f), got;
-    dev<float> dx(n), dy(n);
-    dev<wf_bf16> d16(n);
+    vec x = rand_vec(n + off, 3.0f), y = rand_vec(n + off, 1.0f), got;
+    dev<float> dx(n + off), dy(n + off);
+    dev<wf_bf16> d16(n + off);
+    std::string shape = dims("%zu off=%zu", n, off);
     CK(put(dx, x));
-    CK(wf_k_f32_to_bf16(dx.p, d16.p, n, 0));
+    CK(wf_k_f32_to_bf16(dx.p + off, d16.p + off, n, 0));
     CK(get(got, d16));
-    report(kernel, dims("%zu", n), got, round_bf(x), 0.0);
+    report(kernel, shape, block(got, 1, n, n + off, off), block(round_bf(x), 1, n, n + off, off),
+           0.0);
     kernel = "bf16_to_f32";
-    CK(wf_k_bf16_to_f32(d16.p, dy.p, n, 0));
+    CK(wf_k_bf16_to_f32(d16.p + off, dy.p + off, n, 0));
     CK(get(got, dy));
-    report(kernel, dims("%zu", n), got, round_bf(x), 0.0);
+    report(kernel, shape, block(got, 1, n, n + off, off), block(round_bf(x), 1, n, n + off, off),
+           0.0);
     kernel = "add_f32";
-    vec y = rand_vec(n, 1.0f), ref(n);
-    CK(put(dy, y));
-    CK(wf_k_add_f32(dy.p, dx.p, n, 0));
-    CK(wf_k_scale_f32(dy.p, n, 0.75f, 0));
-    for (size_t i = 0; i < n; i++)
+    vec ref = y;
+    for (size_t i = off; i < n + off; i++)
         ref[i] = (y[i] + x[i]) * 0.75f;
+    CK(put(dy, y));
+    CK(wf_k_add_f32(dy.p + off, dx.p + off, n, 0));
+    CK(wf_k_scale_f32(dy.p + off, n, 0.75f, 0));
     CK(get(got, dy));
-    report("add_f32+scale_f32", dims("%zu", n), got, ref, tol32);
+    report("add_f32+scale_f32", shape, got, ref, tol32);
 }
 
 static void check_embed()
@@ -94,11 +99,13 @@ static void check_rmsnorm(int rows, int dim, size_t ld, size_t ldy, size_t ldd)
     }
 }
 
-static void check_headnorm()
+/* pad: the row stride beyond the heads, 16 for the vector path, odd for
+ * the scalar one. */
+static void check_headnorm(size_t pad)
 {
     const char *kernel = "headnorm";
     int T = 33, heads = 5, hd = 128, w_ = heads * hd;
-    size_t ld = w_ + 16;
+    size_t ld = w_ + pad;
     vec x = round_bf(rand_vec(T * ld, 2.0f)), w = rand_vec(hd, 1.0f), y((size_t)T * w_), got;
     vec dy = round_bf(rand_vec(T * ld, 1.0f)), dxr((size_t)T * w_);
     for (int t = 0; t < T; t++) {
@@ -112,23 +119,24 @@ static void check_headnorm()
     CK(put(dw, w));
     CK(wf_k_headnorm(dx.p, ld, T, heads, hd, dw.p, eps, dout.p, w_, 0));
     CK(get(got, dout));
-    report(kernel, dims("T=%d heads=%d hd=%d", T, heads, hd), got, y, tol16);
+    std::string shape = dims("T=%d heads=%d hd=%d ld=%zu", T, heads, hd, ld);
+    report(kernel, shape, got, y, tol16);
     CK(put(dg, dy));
     CK(wf_k_headnorm_backward(dx.p, ld, T, heads, hd, dw.p, eps, dg.p, ld, dg.p, ld, 0));
     CK(get(got, dg));
-    report("headnorm_backward.inplace", dims("T=%d heads=%d hd=%d", T, heads, hd),
-           block(got, T, w_, ld), dxr, tol16);
+    report("headnorm_backward.inplace", shape, block(got, T, w_, ld), dxr, tol16);
     kernel = "headnorm.inplace";
     CK(wf_k_headnorm(dx.p, ld, T, heads, hd, dw.p, eps, dx.p, ld, 0));
     CK(get(got, dx));
-    report(kernel, dims("T=%d heads=%d hd=%d", T, heads, hd), block(got, T, w_, ld), y, tol16);
+    report(kernel, shape, block(got, T, w_, ld), y, tol16);
 }
 
-static void check_rope()
+/* pad as for check_headnorm: 8 for the vector path, odd for the scalar. */
+static void check_rope(size_t pad)
 {
     const char *kernel = "positions";
     int heads = 2, hd = 128;
-    size_t ld = heads * hd + 8;
+    size_t ld = heads * hd + pad;
     std::vector<int32_t> st = starts_of({1, 37, 5, 3000});
     int n = (int)st.size() - 1, T = st[n];
     wf_tf_config c;
@@ -162,7 +170,7 @@ static void check_rope()
         CK(put(dx, x));
         CK(wf_k_rope(dx.p, ld, T, heads, hd, dpos.p, dinv.p, inverse, 0));
         CK(get(got, dx));
-        report(kernel, dims("T=%d heads=%d hd=%d longest=3000", T, heads, hd),
+        report(kernel, dims("T=%d heads=%d hd=%d ld=%zu longest=3000", T, heads, hd, ld),
                block(got, T, heads * hd, ld), block(ref, T, heads * hd, ld), tol16);
     }
 }
@@ -457,12 +465,15 @@ int main(int argc, char **argv)
             seed = strtoull(argv[i], NULL, 0);
     rng_state = seed;
     printf("check_kernels seed=%llu\n", (unsigned long long)seed);
-    check_misc();
+    check_misc(0);
+    check_misc(1);
     check_embed();
     check_rmsnorm(37, 1000, 1024, 1008, 1003);
     check_rmsnorm(37, 1024, 1024, 1024, 1024);
-    check_headnorm();
-    check_rope();
+    check_headnorm(16);
+    check_headnorm(3);
+    check_rope(8);
+    check_rope(1);
     check_bias();
     check_softmax(3, 20, 50, 30);
     check_softmax(2, 2, 5000, 4998);
