@@ -24,12 +24,31 @@ struct drop_args {
     size_t row0;
 };
 
-/* Step i of a [rows, cols] walk in steps of V columns: its row and first
- * column. */
-template <int V> __device__ __forceinline__ void step_at(size_t i, int steps, int *r, int *c)
+/* f(r, c, row) for every step of V columns of [rows, cols], grid-stride:
+ * row r, first column c, and row the mask's key of row r. */
+template <int V, typename F>
+__device__ __forceinline__ void each_step(int rows, int cols, const drop_args &d, F f)
 {
-    *r = (int)(i / (size_t)steps);
-    *c = (int)(i % (size_t)steps) * V;
+    int steps = (cols + V - 1) / V;
+    size_t n = (size_t)rows * steps;
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n;
+         i += (size_t)gridDim.x * blockDim.x) {
+        int r = (int)(i / (size_t)steps), c = (int)(i % (size_t)steps) * V;
+        f(r, c, wf_tf_dropout_row(d.key, d.row0 + (size_t)r));
+    }
+}
+
+/* f[j] = keep ? f[j] * scale : 0 for V columns from c (even) of a row, of
+ * which only the first n exist. */
+template <int V>
+__device__ __forceinline__ void mask(uint32_t row, int c, int n, const drop_args &d, float (&f)[V])
+{
+#pragma unroll
+    for (int k = 0; k < V / 2; k++) {
+        uint32_t keep = wf_tf_dropout_pair(row, (uint32_t)(c / 2 + k), d.threshold);
+        for (int h = 0; h < 2 && 2 * k + h < n; h++)
+            f[2 * k + h] = keep >> h & 1 ? f[2 * k + h] * d.scale : 0.0f;
+    }
 }
 
 /* out = drop(x): V = 8 reads and writes 16 bytes at a time (cols, ldx, ldo
@@ -38,34 +57,21 @@ template <int V>
 __global__ void dropout(const wf_bf16 *__restrict__ x, size_t ldx, int rows, int cols, drop_args d,
                         wf_bf16 *__restrict__ out, size_t ldo)
 {
-    int steps = (cols + V - 1) / V;
-    size_t n = (size_t)rows * steps;
-    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n;
-         i += (size_t)gridDim.x * blockDim.x) {
-        int r, c;
-        step_at<V>(i, steps, &r, &c);
-        uint32_t row = wf_tf_dropout_row(d.key, d.row0 + (size_t)r);
-        const wf_bf16 *xr = x + (size_t)r * ldx;
-        wf_bf16 *orow = out + (size_t)r * ldo;
-        if (V == 8) {
-            uint4 v = *(const uint4 *)(xr + c);
-            __nv_bfloat162 *p = (__nv_bfloat162 *)&v;
-#pragma unroll
-            for (int k = 0; k < 4; k++) {
-                uint32_t keep = wf_tf_dropout_pair(row, (uint32_t)(c / 2 + k), d.threshold);
-                float2 f = __bfloat1622float2(p[k]);
-                p[k] = __floats2bfloat162_rn(keep & 1 ? f.x * d.scale : 0.0f,
-                                             keep & 2 ? f.y * d.scale : 0.0f);
-            }
-            *(uint4 *)(orow + c) = v;
-        } else {
-            uint32_t keep = wf_tf_dropout_pair(row, (uint32_t)(c / 2), d.threshold);
-            for (int h = 0; h < 2 && c + h < cols; h++) {
-                float f = __bfloat162float(xr[c + h]);
-                orow[c + h] = __float2bfloat16_rn(keep >> h & 1 ? f * d.scale : 0.0f);
-            }
-        }
-    }
+    each_step<V>(rows, cols, d, [&](int r, int c, uint32_t row) {
+        const wf_bf16 *xr = x + (size_t)r * ldx + c;
+        wf_bf16 *orow = out + (size_t)r * ldo + c;
+        int n = min(V, cols - c);
+        float f[V];
+        if (n == V)
+            load(xr, f);
+        else
+            f[0] = __bfloat162float(xr[0]); /* the odd last column: V = 2, n = 1 */
+        mask(row, c, n, d, f);
+        if (n == V)
+            store(orow, f);
+        else
+            orow[0] = __float2bfloat16_rn(f[0]);
+    });
 }
 
 /* dx += drop(g) in fp32: V = 8 as two float4 (cols a multiple of 8, ldg and
@@ -74,34 +80,26 @@ template <int V>
 __global__ void dropout_backward(const float *__restrict__ g, size_t ldg, int rows, int cols,
                                  drop_args d, float *__restrict__ dx, size_t lddx)
 {
-    int steps = (cols + V - 1) / V;
-    size_t n = (size_t)rows * steps;
-    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n;
-         i += (size_t)gridDim.x * blockDim.x) {
-        int r, c;
-        step_at<V>(i, steps, &r, &c);
-        uint32_t row = wf_tf_dropout_row(d.key, d.row0 + (size_t)r);
+    each_step<V>(rows, cols, d, [&](int r, int c, uint32_t row) {
         const float *gr = g + (size_t)r * ldg + c;
         float *dr = dx + (size_t)r * lddx + c;
-        if (V == 8) {
-            float4 gv[2] = {((const float4 *)gr)[0], ((const float4 *)gr)[1]};
-            float4 dv[2] = {((const float4 *)dr)[0], ((const float4 *)dr)[1]};
-            const float *gs = (const float *)gv;
-            float *ds = (float *)dv;
-#pragma unroll
-            for (int k = 0; k < 4; k++) {
-                uint32_t keep = wf_tf_dropout_pair(row, (uint32_t)(c / 2 + k), d.threshold);
-                ds[2 * k] += keep & 1 ? gs[2 * k] * d.scale : 0.0f;
-                ds[2 * k + 1] += keep & 2 ? gs[2 * k + 1] * d.scale : 0.0f;
-            }
-            ((float4 *)dr)[0] = dv[0];
-            ((float4 *)dr)[1] = dv[1];
-        } else {
-            uint32_t keep = wf_tf_dropout_pair(row, (uint32_t)(c / 2), d.threshold);
-            for (int h = 0; h < 2 && c + h < cols; h++)
-                dr[h] += keep >> h & 1 ? gr[h] * d.scale : 0.0f;
+        int n = min(V, cols - c);
+        float gv[V], dv[V];
+        if (n == V) {
+            load(gr, gv);
+            load(dr, dv);
+        } else { /* the odd last column: V = 2, n = 1 */
+            gv[0] = gr[0];
+            dv[0] = dr[0];
         }
-    }
+        mask(row, c, n, d, gv);
+        for (int j = 0; j < n; j++)
+            dv[j] += gv[j];
+        if (n == V)
+            store(dr, dv);
+        else
+            dr[0] = dv[0];
+    });
 }
 
 drop_args drop_of(const wf_k_drop *d)

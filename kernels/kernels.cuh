@@ -367,9 +367,9 @@ __device__ __forceinline__ float2 unpack_bf16(unsigned u)
 }
 
 /* V consecutive elements into (or from) fp32 registers, for the elementwise
- * kernels: one vector access for V = 8 or 4 bf16 (16 or 8 bytes), for V = 4
- * fp32, and for loads also V = 8 fp32 (two float4); element by element
- * otherwise. The caller checks the alignment a vector access needs. */
+ * kernels: one vector access for V = 8 or 4 bf16 (16 or 8 bytes) and V = 4
+ * fp32, two for V = 8 fp32; element by element otherwise. The caller checks the alignment a vector
+ * access needs. */
 template <int V> __device__ __forceinline__ void load(const wf_bf16 *p, float (&f)[V])
 {
     if constexpr (V == 8) {
@@ -428,7 +428,10 @@ template <int V> __device__ __forceinline__ void store(wf_bf16 *p, const float (
 
 template <int V> __device__ __forceinline__ void store(float *p, const float (&f)[V])
 {
-    if constexpr (V == 4) {
+    if constexpr (V == 8) {
+        __stwb(reinterpret_cast<float4 *>(p), make_float4(f[0], f[1], f[2], f[3]));
+        __stwb(reinterpret_cast<float4 *>(p) + 1, make_float4(f[4], f[5], f[6], f[7]));
+    } else if constexpr (V == 4) {
         __stwb(reinterpret_cast<float4 *>(p), make_float4(f[0], f[1], f[2], f[3]));
     } else {
 #pragma unroll

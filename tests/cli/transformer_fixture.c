@@ -12,42 +12,6 @@
 #include "wildfeed/sample.h"
 #include "wildfeed/store.h"
 
-static int copy_file(const char *from, const char *to)
-{
-    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
-    char buf[8192];
-    size_t n;
-    int ok = in && out;
-    while (ok && (n = fread(buf, 1, sizeof buf, in)) > 0)
-        ok = fwrite(buf, 1, n, out) == n;
-    if (in)
-        fclose(in);
-    if (out && fclose(out) != 0)
-        ok = 0;
-    return ok ? 0 : -1;
-}
-
-static int write_base(const char *dir, const char *tokenizer)
-{
-    tiny_spec s = {.arch = "Qwen3ForCausalLM",
-                   .hidden = 32,
-                   .layers = 2,
-                   .heads = 4,
-                   .kv_heads = 2,
-                   .head_dim = 8,
-                   .inter = 64,
-                   .vocab = 320, /* covers the fixture tokenizer's 303 ids */
-                   .qk_norm = 1,
-                   .seed = 11};
-    tiny_model m;
-    tiny_build(&s, &m);
-    int rc = tiny_write(&m, dir);
-    tiny_free(&m);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
-    return rc == 0 ? copy_file(tokenizer, path) : rc;
-}
-
 static int put(wf_store *st, int i, wf_error *err)
 {
     static const char *const words[] = {"wrong bad", "unclear meh", "fine okay", "great thanks"};
@@ -84,7 +48,7 @@ int main(int argc, char **argv)
         return 2;
     }
     wf_error err = {0};
-    if (write_base(argv[1], argv[2]) != 0) {
+    if (tiny_write_fixture_base(argv[1], argv[2]) != 0) {
         fprintf(stderr, "cannot write the base model into %s\n", argv[1]);
         return 1;
     }

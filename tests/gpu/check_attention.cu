@@ -231,22 +231,9 @@ static void time_attention(int heads, int kv, int hd, const std::vector<int> &le
 
 int main(int argc, char **argv)
 {
-    int count = 0;
-    setvbuf(stdout, NULL, _IOLBF, 0); /* each line out at once, should a kernel hang */
-    if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
-        printf("SKIP no CUDA device\n");
+    bool quick; /* --quick: no timing at the model's shape */
+    if (!start_checks(argc, argv, "check_attention", &quick))
         return 2;
-    }
-    uint64_t seed = (uint64_t)time(NULL);
-    bool quick = false; /* --quick: no timing at the model's shape */
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--quick") == 0)
-            quick = true;
-        else
-            seed = strtoull(argv[i], NULL, 0);
-    }
-    rng_state = seed;
-    printf("check_attention seed=%llu\n", (unsigned long long)seed);
     if (cublasCreate(&cublas) != CUBLAS_STATUS_SUCCESS) {
         printf("FAIL kernel=attention call=cublasCreate\n");
         return 1;

@@ -453,18 +453,9 @@ static void check_optim()
 
 int main(int argc, char **argv)
 {
-    int count = 0;
-    setvbuf(stdout, NULL, _IOLBF, 0); /* each line out at once, should a kernel hang */
-    if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
-        printf("SKIP no CUDA device\n");
+    bool quick; /* for check_attention; accepted here too */
+    if (!start_checks(argc, argv, "check_kernels", &quick))
         return 2;
-    }
-    uint64_t seed = (uint64_t)time(NULL);
-    for (int i = 1; i < argc; i++) /* --quick is for check_attention; accepted here too */
-        if (strcmp(argv[i], "--quick") != 0)
-            seed = strtoull(argv[i], NULL, 0);
-    rng_state = seed;
-    printf("check_kernels seed=%llu\n", (unsigned long long)seed);
     check_misc(0);
     check_misc(1);
     check_embed();

@@ -69,6 +69,19 @@ static inline double gc_max_abs_diff(const float *got, const float *want, size_t
     return m;
 }
 
+/* The end of a verdict line (its details, then the newline), counted. */
+static inline int gc_tail(gc_tally *t, int ok, const char *fmt, va_list ap)
+{
+    vprintf(fmt, ap);
+    putchar('\n');
+    fflush(stdout);
+    if (ok)
+        t->pass++;
+    else
+        t->fail++;
+    return ok;
+}
+
 /* Prints one verdict line; returns 1 when it passed. */
 __attribute__((format(printf, 5, 6))) static inline int
 gc_report(gc_tally *t, const char *check, double rel, double tol, const char *fmt, ...)
@@ -77,14 +90,8 @@ gc_report(gc_tally *t, const char *check, double rel, double tol, const char *fm
     printf("%s check=%s rel=%.3e tol=%.0e ", ok ? "PASS" : "FAIL", check, rel, tol);
     va_list ap;
     va_start(ap, fmt);
-    vprintf(fmt, ap);
+    gc_tail(t, ok, fmt, ap);
     va_end(ap);
-    putchar('\n');
-    fflush(stdout);
-    if (ok)
-        t->pass++;
-    else
-        t->fail++;
     return ok;
 }
 
@@ -95,11 +102,8 @@ __attribute__((format(printf, 3, 4))) static inline void gc_fail(gc_tally *t, co
     printf("FAIL check=%s ", check);
     va_list ap;
     va_start(ap, fmt);
-    vprintf(fmt, ap);
+    gc_tail(t, 0, fmt, ap);
     va_end(ap);
-    putchar('\n');
-    fflush(stdout);
-    t->fail++;
 }
 
 /* A pass that has no error figure (an expected error code). */
@@ -109,11 +113,8 @@ __attribute__((format(printf, 3, 4))) static inline void gc_pass(gc_tally *t, co
     printf("PASS check=%s ", check);
     va_list ap;
     va_start(ap, fmt);
-    vprintf(fmt, ap);
+    gc_tail(t, 1, fmt, ap);
     va_end(ap);
-    putchar('\n');
-    fflush(stdout);
-    t->pass++;
 }
 
 /* The closing line and the exit status: 1 when anything failed. */

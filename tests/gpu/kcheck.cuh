@@ -176,6 +176,31 @@ static inline vec block(const vec &v, size_t rows, size_t cols, size_t ld, size_
     return r;
 }
 
+/* The start of a check program: line-buffered output (each line out at
+ * once, should a kernel hang), a device or a SKIP line (false), the seed
+ * from the arguments (the clock without one) into rng_state, printed, and
+ * whether --quick was given. */
+static inline bool start_checks(int argc, char **argv, const char *program, bool *quick)
+{
+    int count = 0;
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
+        printf("SKIP no CUDA device\n");
+        return false;
+    }
+    uint64_t seed = (uint64_t)time(NULL);
+    *quick = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0)
+            *quick = true;
+        else
+            seed = strtoull(argv[i], NULL, 0);
+    }
+    rng_state = seed;
+    printf("%s seed=%llu\n", program, (unsigned long long)seed);
+    return true;
+}
+
 static inline std::vector<int32_t> starts_of(const std::vector<int> &lens)
 {
     std::vector<int32_t> s(1, 0);

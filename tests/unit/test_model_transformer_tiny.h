@@ -155,4 +155,38 @@ static inline int tiny_write(const tiny_model *m, const char *dir)
     return tiny_write_config(m, dir);
 }
 
+/* The backend's and the CLI's test base in dir: a tiny random Qwen3 whose
+ * vocabulary covers the fixture tokenizer's 303 ids, with a copy of that
+ * tokenizer.json (from); 0 on success. */
+static inline int tiny_write_fixture_base(const char *dir, const char *tokenizer)
+{
+    tiny_spec s = {.arch = "Qwen3ForCausalLM",
+                   .hidden = 32,
+                   .layers = 2,
+                   .heads = 4,
+                   .kv_heads = 2,
+                   .head_dim = 8,
+                   .inter = 64,
+                   .vocab = 320,
+                   .qk_norm = 1,
+                   .seed = 11};
+    tiny_model m;
+    tiny_build(&s, &m);
+    int rc = tiny_write(&m, dir);
+    tiny_free(&m);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    FILE *in = rc == 0 ? fopen(tokenizer, "rb") : NULL, *out = in ? fopen(path, "wb") : NULL;
+    char buf[8192];
+    size_t n;
+    int ok = in && out;
+    while (ok && (n = fread(buf, 1, sizeof buf, in)) > 0)
+        ok = fwrite(buf, 1, n, out) == n;
+    if (in)
+        fclose(in);
+    if (out && fclose(out) != 0)
+        ok = 0;
+    return ok ? 0 : -1;
+}
+
 #endif

@@ -102,23 +102,8 @@ static const char *copy_model(void)
 static void make_base(void)
 {
     assert_non_null(g_base = realpath(tmpdir(), NULL));
-    tiny_spec s = {.arch = "Qwen3ForCausalLM",
-                   .hidden = 32,
-                   .layers = 2,
-                   .heads = 4,
-                   .kv_heads = 2,
-                   .head_dim = 8,
-                   .inter = 64,
-                   .vocab = 320, /* the fixture tokenizer's ids end at 302 */
-                   .qk_norm = 1,
-                   .seed = 11};
-    tiny_model m;
-    tiny_build(&s, &m);
-    assert_int_equal(tiny_write(&m, g_base), 0);
-    tiny_free(&m);
-    char to[600];
-    snprintf(to, sizeof to, "%s/tokenizer.json", g_base);
-    copy_file(wf_test_fixture("tokenizer/tokenizer.json"), to);
+    assert_int_equal(tiny_write_fixture_base(g_base, wf_test_fixture("tokenizer/tokenizer.json")),
+                     0);
 }
 
 static void tf_opts(wf_train_opts *o)
