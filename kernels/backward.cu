@@ -3,10 +3,10 @@
  * final norm at each sequence's last token, then every layer from the last
  * with its stored activations (store.cu). The base weights are frozen, so
  * each product gives only its input gradient; the LoRA gradients go into
- * the flat fp32 gradient at the adapter's offsets. A batch over the token
- * budget runs as several packed batches whose dropout masks continue the
- * token numbering of the whole batch, so the masks, and the gradient, are
- * those of the CPU's single pass. */
+ * the flat fp32 gradient at the adapter's offsets. A batch over the
+ * training store's budget runs as several packed batches whose dropout
+ * masks continue the token numbering of the whole batch, so the masks, and
+ * the gradient, are those of the CPU's single pass. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,9 +80,11 @@ static int attn_core_backward(const wf_cu_pass *p, int layer, const wf_cu_acts *
     size_t ld = l->q_norm ? d->qd + d->kvd : d->qkvd;
     wf_k_attn at;
     wf_cu_attn_args(p, &at);
+    at.scratch = b->attn;
+    at.scratch_bytes = b->attn_bytes;
     const wf_bf16 *v = a->qkv + d->qd + d->kvd;
     wf_bf16 *dq = b->dproj, *dk = b->dproj + d->qd, *dv = b->dproj + d->qd + d->kvd;
-    if (wf_k_flash_supported((int)d->hd)) { /* as the forward: see attention_core there */
+    if (p->cm->flash_bwd) { /* the forward kept its output and lse for it */
         rc = wf_k_flash_backward(&at, p->cm->fwd.starts, q, ld, k, ld, v, d->qkvd,
                                  a->lse ? a->att : NULL, d->qd, a->lse, b->datt, d->qd, dq, d->qkvd,
                                  dk, d->qkvd, dv, d->qkvd, at.scratch, at.scratch_bytes, cx->stream,
@@ -186,7 +188,7 @@ int wf_cu_grad_batch(wf_cuda_model *cm, const wf_cuda_adapter *ca, wf_cu_train *
     p.dropout = ca->dropout, p.seed = seed, p.grad = tr->grad;
     double loss = 0.0;
     for (size_t s = 0, k, t; s < b->n; s += k, p.row0 += t) {
-        wf_cu_next_batch(b->lens + s, b->n - s, cm->budget, &k, &t);
+        wf_cu_next_batch(b->lens + s, b->n - s, tr->budget, &k, &t);
         if (k == 0) /* wf_cu_check_seqs rules this out; never loop on it */
             return wf_error_set(err, WF_EINVAL, "sequence %zu does not fit the budget", s);
         if ((rc = grad_chunk(&p, tr, b, s, k, scale, &loss, err)))

@@ -98,7 +98,7 @@ typedef struct wf_cu_fwd {
     wf_bf16 *gu;          /* [B, 2 inter] */
     wf_bf16 *act;         /* [B, inter] */
     wf_bf16 *xd;          /* [B, max_in]: a LoRA input after dropout */
-    void *attn;           /* attention scratch, attn_bytes */
+    void *attn;           /* the cuBLAS attention's scratch; NULL with flash_fwd */
     size_t attn_bytes;
     int32_t *ids, *starts, *pos; /* [B], [B + 1], [B] */
     float *pooled, *prstd;       /* [B, h], [B] */
@@ -110,6 +110,10 @@ struct wf_cuda_model {
     wf_cu_dims d;
     size_t max_len, budget;
     int device;
+    /* The flash kernels run on this device (head width and shared memory
+     * allow them); the cuBLAS attention path is taken otherwise. flash_bwd
+     * implies flash_fwd, whose log-sum-exp training keeps for it. */
+    int flash_fwd, flash_bwd;
     pthread_mutex_t lock; /* one call at a time on this model */
     cudaStream_t stream;
     cublasHandle_t blas;
@@ -124,6 +128,10 @@ struct wf_cuda_model {
     float *h_logits;              /* pinned [B, 3] */
     struct wf_cuda_adapter *base; /* no LoRA, the model's own head */
 };
+
+/* Scratch bytes of the cuBLAS attention path for sequences up to longest
+ * tokens, forward or backward. */
+size_t wf_cu_attention_scratch(const wf_cuda_model *cm, size_t longest);
 
 /* Locks cm and makes its device current for this thread. */
 int wf_cu_enter(wf_cuda_model *cm, wf_error *err);
@@ -210,14 +218,17 @@ typedef struct wf_cu_bwd {
     float *dlogits;  /* [B, 3] */
     double *loss;    /* [B] */
     int32_t *labels; /* [B] */
+    void *attn;      /* the attention backward's scratch (flash or cuBLAS), attn_bytes */
+    size_t attn_bytes;
 } wf_cu_bwd;
 
-/* What training owns on the device for the token budget B: the stored
- * activations of every layer, the backward scratch, and the flat gradient.
- * Made for one adapter's rank and dropout. */
+/* What training owns on the device for packed batches of B tokens: the
+ * stored activations of every layer, the backward scratch, and the flat
+ * gradient. Made for one adapter's rank and dropout. */
 typedef struct wf_cu_train {
     char *mem;
     size_t bytes;
+    size_t budget;    /* B, tokens per packed batch: the model's budget or less */
     float *res;       /* [layers + 1, B, h]: the residual stream between layers */
     wf_cu_acts *acts; /* host [layers] */
     wf_cu_bwd bwd;
@@ -227,8 +238,10 @@ typedef struct wf_cu_train {
     int32_t *h_labels;       /* pinned [B] */
 } wf_cu_train;
 
-/* Allocates tr for ca on cm (WF_ENOMEM naming the sizes when it does not
- * fit); the caller holds the lock. */
+/* Allocates tr for ca on cm, for packed batches of the model's token
+ * budget or, where their activations do not fit the free memory, of half,
+ * a quarter, ... of it, down to the longest sequence (WF_ENOMEM naming the
+ * sizes when even that does not fit); the caller holds the lock. */
 int wf_cu_train_new(wf_cuda_model *cm, const wf_cuda_adapter *ca, wf_cu_train *tr, wf_error *err);
 void wf_cu_train_free(wf_cu_train *tr);
 
@@ -256,7 +269,7 @@ int wf_cu_check_seqs(const wf_cuda_model *cm, const int32_t *const *ids, const s
  * with their starts and positions; fills p->T, p->n, p->h_starts. */
 int wf_cu_upload_batch(wf_cu_pass *p, const int32_t *const *ids, const size_t *lens, size_t n,
                        wf_error *err);
-/* The attention path's arguments for p's batch (scratch from cm->fwd). */
+/* The attention path's arguments for p's batch (the forward's scratch). */
 void wf_cu_attn_args(const wf_cu_pass *p, wf_k_attn *at);
 /* The scoring view of fwd's buffers as one layer's activations. */
 void wf_cu_fwd_acts(wf_cuda_model *cm, const wf_cuda_adapter *ca, wf_cu_acts *a);
@@ -268,8 +281,9 @@ int wf_cu_forward_pass(const wf_cu_pass *p, wf_cu_acts *acts, int shared, wf_err
  * scale) and the whole backward of a pass whose forward kept tr->acts: the
  * gradients accumulate into p->grad. */
 int wf_cu_backward_pass(const wf_cu_pass *p, wf_cu_train *tr, float scale, wf_error *err);
-/* Forward and backward of a whole wf_tf_batch, split under the budget, into
- * tr->grad (accumulated); *loss_sum = the batch's loss sum. */
+/* Forward and backward of a whole wf_tf_batch, split into packed batches
+ * of tr->budget tokens, into tr->grad (accumulated); *loss_sum = the
+ * batch's loss sum. */
 int wf_cu_grad_batch(wf_cuda_model *cm, const wf_cuda_adapter *ca, wf_cu_train *tr,
                      const wf_tf_batch *b, uint64_t seed, float scale, double *loss_sum,
                      wf_error *err);

@@ -183,3 +183,10 @@ extern "C" int wf_cuda_engine(wf_cuda_model *cm, wf_tf_adapter *ad, const wf_tf_
     out->ctx = e;
     return 0;
 }
+
+extern "C" void wf_cuda_engine_plan(const wf_tf_engine *e, size_t *tokens, size_t *bytes)
+{
+    const cu_engine *ce = e->ops == &CUDA_OPS ? (const cu_engine *)e->ctx : NULL;
+    *tokens = ce ? ce->tr.budget : 0;
+    *bytes = ce ? ce->tr.bytes : 0;
+}

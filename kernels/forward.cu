@@ -109,17 +109,18 @@ void wf_cu_attn_args(const wf_cu_pass *p, wf_k_attn *at)
 }
 
 /* Attention proper: the flash kernel where it applies (head width 64 or
- * 128), which ran 1.6-4x faster than the cuBLAS path at 2048 and 512
- * tokens per sequence on an H200 (check_kernels' TIME lines); otherwise the
- * cuBLAS path. Training keeps the flash forward's log-sum-exp (lse) so that
- * its backward need not run the forward again. */
+ * 128, and the device's shared memory), which ran 1.6-4x faster than the
+ * cuBLAS path at 2048 and 512 tokens per sequence on an H200
+ * (check_kernels' TIME lines); otherwise the cuBLAS path. Training keeps
+ * the flash forward's log-sum-exp (lse) so that its backward need not run
+ * the forward again. */
 static int attention_core(const wf_cu_pass *p, const wf_k_attn *at, const wf_bf16 *q,
                           const wf_bf16 *k, size_t ld, const wf_bf16 *v, wf_bf16 *out, float *lse,
                           wf_error *err)
 {
     const wf_cu_dims *d = &p->cm->d;
     int rc;
-    if (wf_k_flash_supported((int)d->hd)) {
+    if (p->cm->flash_fwd) {
         rc = wf_k_flash_forward(at, p->cm->fwd.starts, q, ld, k, ld, v, d->qkvd, out, d->qd, lse,
                                 p->cx.stream, err);
         return rc ? rc : WF_CU_AFTER("wf_k_flash_forward");

@@ -189,6 +189,11 @@ int wf_k_flash_supported(int hd)
     return hd == 64 || hd == 128;
 }
 
+size_t wf_k_flash_forward_smem(int hd)
+{
+    return hd == 64 ? fwd_smem<64>::bytes : hd == 128 ? fwd_smem<128>::bytes : 0;
+}
+
 int wf_k_flash_forward(const wf_k_attn *a, const int32_t *starts_dev, const wf_bf16 *q, size_t ldq,
                        const wf_bf16 *k, size_t ldk, const wf_bf16 *v, size_t ldv, wf_bf16 *out,
                        size_t ldo, float *lse, cudaStream_t stream, wf_error *err)

@@ -265,6 +265,11 @@ int run_backward(const wf_k_attn *a, bwd_args ba, const int32_t *starts_dev, int
 
 } // namespace
 
+size_t wf_k_flash_backward_smem(int hd)
+{
+    return hd == 64 ? bwd_smem<64>::bytes : hd == 128 ? bwd_smem<128>::bytes : 0;
+}
+
 size_t wf_k_flash_backward_scratch(int T, int heads, int hd)
 {
     size_t qd = (size_t)heads * hd, th = (size_t)T * heads;

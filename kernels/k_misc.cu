@@ -161,6 +161,12 @@ cudaError_t wf_k_positions(const int32_t *starts, int n, int T, int32_t *pos, cu
     return cudaGetLastError();
 }
 
+cudaError_t wf_k_probe(void)
+{
+    cudaFuncAttributes attr;
+    return cudaFuncGetAttributes(&attr, positions);
+}
+
 cudaError_t wf_k_bias_add_bf16(wf_bf16 *y, size_t ldy, int rows, int cols, const float *b,
                                cudaStream_t stream)
 {

@@ -44,6 +44,10 @@ cudaError_t wf_k_scale_f32(float *x, size_t n, float s, cudaStream_t stream);
 /* pos[t] = t - starts[s] for each token t of sequence s: starts [n + 1]
  * int32 (starts[0] = 0, starts[n] = T, increasing), pos [T] int32. Writes. */
 cudaError_t wf_k_positions(const int32_t *starts, int n, int T, int32_t *pos, cudaStream_t stream);
+/* cudaSuccess when the current device can run this build's kernels (the
+ * build holds code for its architecture, or PTX it can compile); otherwise
+ * the error every launch would give. */
+cudaError_t wf_k_probe(void);
 
 /* ---- embedding (k_embed.cu) ---- */
 
@@ -155,6 +159,12 @@ int wf_k_attention_backward(cublasHandle_t cublas, const wf_k_attn *a, const wf_
 
 /* 1 when the flash kernels handle head width hd (64 or 128). */
 int wf_k_flash_supported(int hd);
+/* Dynamic shared memory a block of the flash forward or backward needs at
+ * head width hd (0 when unsupported): the device's opt-in limit per block
+ * (cudaDevAttrMaxSharedMemoryPerBlockOptin) must be at least this for the
+ * kernel to launch, which not every GPU allows (99 KiB on sm_86/sm_89). */
+size_t wf_k_flash_forward_smem(int hd);
+size_t wf_k_flash_backward_smem(int hd);
 /* The result of wf_k_attention_forward (same a, same operands) without
  * score matrices: online softmax over 64-key tiles in shared memory,
  * tensor-core products (bf16 in, fp32 accumulate); a->scratch is unused.

@@ -5,9 +5,11 @@
  * Memory plan: weights (bf16 embedding and matrices, fp32 norms, biases and
  * RoPE frequencies) + the scoring buffers of wf_cu_fwd for B = token_budget
  * tokens (about B * (12 h + 2 qkvd + 2 (qd + kvd) + 2 qd + 6 inter + 2 max_in
- * + 36) bytes, plus the attention scratch of k_attention.cu, capped at
- * ATTN_SCRATCH_CAP) + the cuBLAS workspace; it must fit the device's free
- * memory less a reserve. Training adds its own plan (store.cu). */
+ * + 36) bytes, plus, where the flash forward cannot run, the attention
+ * scratch of k_attention.cu, capped at ATTN_SCRATCH_CAP) + the cuBLAS
+ * workspace; it must fit the device's free memory less a reserve. Training
+ * adds its own plan (store.cu), so a model that only scores holds nothing
+ * for the backward. */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,12 +86,7 @@ static void lay_out_fwd(wf_cuda_model *cm, wf_cu_arena *a)
     f->gu = wf_carve<wf_bf16>(a, B * 2 * d->inter);
     f->act = wf_carve<wf_bf16>(a, B * d->inter);
     f->xd = wf_carve<wf_bf16>(a, B * d->max_in);
-    f->attn_bytes = wf_k_attention_scratch_bytes((int)d->heads, (int)d->kv, (int)d->hd,
-                                                 (int)longest, ATTN_SCRATCH_CAP);
-    if (wf_k_flash_supported((int)d->hd)) { /* the flash backward's dQ and recomputed output */
-        size_t flash = wf_k_flash_backward_scratch((int)B, (int)d->heads, (int)d->hd);
-        f->attn_bytes = flash > f->attn_bytes ? flash : f->attn_bytes;
-    }
+    f->attn_bytes = cm->flash_fwd ? 0 : wf_cu_attention_scratch(cm, longest);
     f->attn = wf_carve<char>(a, f->attn_bytes);
     f->ids = wf_carve<int32_t>(a, B);
     f->starts = wf_carve<int32_t>(a, B + 1);
@@ -97,6 +94,13 @@ static void lay_out_fwd(wf_cuda_model *cm, wf_cu_arena *a)
     f->pooled = wf_carve<float>(a, B * d->h);
     f->prstd = wf_carve<float>(a, B);
     f->logits = wf_carve<float>(a, B * WF_TF_HEAD_OUT);
+}
+
+size_t wf_cu_attention_scratch(const wf_cuda_model *cm, size_t longest)
+{
+    const wf_cu_dims *d = &cm->d;
+    return wf_k_attention_scratch_bytes((int)d->heads, (int)d->kv, (int)d->hd, (int)longest,
+                                        ATTN_SCRATCH_CAP);
 }
 
 /* fp32 host values into bf16 device memory, converted in chunks on the
@@ -190,13 +194,43 @@ static int alloc_host(wf_cuda_model *cm, wf_error *err)
     return 0;
 }
 
+/* Whether this build's kernels run on the device at all (a build for
+ * other architectures fails every launch: better refused at load, which
+ * under model.device=auto leaves the model on the CPU), and whether the
+ * flash kernels' shared memory fits it. */
+static int probe_device(wf_cuda_model *cm, wf_error *err)
+{
+    int major = 0, minor = 0, smem = 0, rc;
+    if ((rc = WF_CU(
+             cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, cm->device))) ||
+        (rc = WF_CU(
+             cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, cm->device))) ||
+        (rc = WF_CU(
+             cudaDeviceGetAttribute(&smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, cm->device))))
+        return rc;
+    cudaError_t e = wf_k_probe();
+    if (e != cudaSuccess) {
+        (void)cudaGetLastError();
+        return wf_error_set(err, WF_ENOTFOUND,
+                            "CUDA device %d (compute capability %d.%d) cannot run this build's "
+                            "kernels, built for architectures %s (%s): rebuild with "
+                            "-DCMAKE_CUDA_ARCHITECTURES=%d%d",
+                            cm->device, major, minor, WF_CUDA_ARCHS, cudaGetErrorString(e), major,
+                            minor);
+    }
+    int hd = (int)cm->d.hd;
+    cm->flash_fwd = wf_k_flash_supported(hd) && wf_k_flash_forward_smem(hd) <= (size_t)smem;
+    cm->flash_bwd = cm->flash_fwd && wf_k_flash_backward_smem(hd) <= (size_t)smem;
+    return 0;
+}
+
 static int open_device(wf_cuda_model *cm, wf_error *err)
 {
     int n = wf_cuda_device_count(), rc;
     if (cm->device < 0 || cm->device >= n)
         return wf_error_set(err, WF_ENOTFOUND, "CUDA device %d not found (%d usable)", cm->device,
                             n);
-    if ((rc = WF_CU(cudaSetDevice(cm->device))) ||
+    if ((rc = WF_CU(cudaSetDevice(cm->device))) || (rc = probe_device(cm, err)) ||
         (rc = WF_CU(cudaStreamCreateWithFlags(&cm->stream, cudaStreamNonBlocking))) ||
         (rc = WF_CUBLAS(cublasCreate(&cm->blas))) ||
         (rc = WF_CUBLAS(cublasSetStream(cm->blas, cm->stream))))

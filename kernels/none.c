@@ -80,3 +80,10 @@ int wf_cuda_engine(wf_cuda_model *cm, wf_tf_adapter *ad, const wf_tf_optim_opts 
     *out = (wf_tf_engine){NULL, NULL};
     return no_cuda(err);
 }
+
+void wf_cuda_engine_plan(const wf_tf_engine *e, size_t *tokens, size_t *bytes)
+{
+    (void)e;
+    *tokens = 0;
+    *bytes = 0;
+}

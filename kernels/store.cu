@@ -1,15 +1,20 @@
-/* What training keeps on the device for a token budget of B tokens: every
+/* What training keeps on the device for packed batches of B tokens: every
  * layer's activations from the forward (so the backward never recomputes a
  * layer), one set of backward scratch, and the flat fp32 gradient.
  *
  * Memory plan, bytes: (layers + 1) * 4 B h (the residual stream between
  * layers) + layers * B * (4 h [x_mid] + 4 h [xn1, xn2] + 2 qkvd + 2 (qd +
- * kvd) [qk_norm only] + 2 qd + 4 inter [gate|up] + 2 inter + 8 [rstd] + 2
- * rank per LoRA target) + the backward scratch, about B * (14 h + 4 max(qd,
- * inter) + 2 qd + 2 max(qkvd, 2 inter) + 2 rank + 4 max_in [dropout only] +
- * 24) + 4 n_params; checked against the free memory when training starts.
- * Qwen3-0.6B (LoRA rank 16 on every projection) stores about 48 KiB per
- * token and layer: 21 GiB at B = 16384. */
+ * kvd) [qk_norm only] + 2 qd + 4 inter [gate|up] + 2 inter + 8 [rstd] + 4
+ * heads [flash lse] + 2 rank per LoRA target) + the backward scratch, about
+ * B * (14 h + 4 max(qd, inter) + 2 qd + 2 max(qkvd, 2 inter) + 2 rank + 4
+ * max_in [dropout only] + 24) + the attention backward's (flash: B * (6 qd
+ * + 8 heads)) + 4 n_params. Qwen3-0.6B (LoRA rank 16 on every projection)
+ * stores about 48 KiB per token and layer: 21 GiB at B = 16384.
+ *
+ * B starts at the model's token budget and is halved while the plan does
+ * not fit the free memory, down to the longest sequence: a smaller B costs
+ * some speed, never the result (the dropout masks follow the tokens' places
+ * in the whole batch, whatever the packing). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,11 +22,10 @@
 
 #define RESERVE_BYTES ((size_t)256 << 20)
 
-static void lay_out_layer(const wf_cuda_model *cm, const wf_cuda_adapter *ca, size_t l,
+static void lay_out_layer(const wf_cuda_model *cm, const wf_cuda_adapter *ca, size_t B, size_t l,
                           wf_cu_arena *a, wf_cu_acts *x)
 {
     const wf_cu_dims *d = &cm->d;
-    size_t B = cm->budget;
     x->x_mid = wf_carve<float>(a, B * d->h);
     x->xn1 = wf_carve<wf_bf16>(a, B * d->h);
     x->xn2 = wf_carve<wf_bf16>(a, B * d->h);
@@ -30,7 +34,7 @@ static void lay_out_layer(const wf_cuda_model *cm, const wf_cuda_adapter *ca, si
     x->qkv = wf_carve<wf_bf16>(a, B * d->qkvd);
     x->qk = wf_carve<wf_bf16>(a, cm->cfg.qk_norm ? B * (d->qd + d->kvd) : 0);
     x->att = wf_carve<wf_bf16>(a, B * d->qd);
-    x->lse = wf_carve<float>(a, wf_k_flash_supported((int)d->hd) ? B * d->heads : 0);
+    x->lse = wf_carve<float>(a, cm->flash_bwd ? B * d->heads : 0);
     x->gu = wf_carve<wf_bf16>(a, B * 2 * d->inter);
     x->act = wf_carve<wf_bf16>(a, B * d->inter);
     for (int p = 0; p < WF_TF_NPROJ; p++)
@@ -42,11 +46,19 @@ static size_t max2(size_t a, size_t b)
     return a > b ? a : b;
 }
 
-static void lay_out_bwd(const wf_cuda_model *cm, const wf_cuda_adapter *ca, wf_cu_arena *a,
-                        wf_cu_bwd *b)
+/* The attention backward's scratch for packed batches of B tokens. */
+static size_t attention_bytes(const wf_cuda_model *cm, size_t B)
 {
     const wf_cu_dims *d = &cm->d;
-    size_t B = cm->budget;
+    if (cm->flash_bwd)
+        return wf_k_flash_backward_scratch((int)B, (int)d->heads, (int)d->hd);
+    return wf_cu_attention_scratch(cm, cm->max_len < B ? cm->max_len : B);
+}
+
+static void lay_out_bwd(const wf_cuda_model *cm, const wf_cuda_adapter *ca, size_t B,
+                        wf_cu_arena *a, wf_cu_bwd *b)
+{
+    const wf_cu_dims *d = &cm->d;
     b->dx = wf_carve<float>(a, B * d->h);
     b->dy16 = wf_carve<wf_bf16>(a, B * d->h);
     b->dxn = wf_carve<float>(a, B * d->h);
@@ -55,6 +67,8 @@ static void lay_out_bwd(const wf_cuda_model *cm, const wf_cuda_adapter *ca, wf_c
     b->dproj = wf_carve<wf_bf16>(a, B * max2(d->qkvd, 2 * d->inter));
     b->du = wf_carve<wf_bf16>(a, B * (size_t)ca->rank);
     b->dxd = wf_carve<float>(a, ca->dropout > 0.0f ? B * d->max_in : 0);
+    b->attn_bytes = attention_bytes(cm, B);
+    b->attn = wf_carve<char>(a, b->attn_bytes);
     b->dpooled = wf_carve<float>(a, B * d->h);
     b->dlogits = wf_carve<float>(a, B * WF_TF_HEAD_OUT);
     b->loss = wf_carve<double>(a, B);
@@ -65,32 +79,46 @@ static void lay_out(const wf_cuda_model *cm, const wf_cuda_adapter *ca, wf_cu_ar
                     wf_cu_train *tr)
 {
     const wf_cu_dims *d = &cm->d;
-    size_t Bh = cm->budget * d->h;
+    size_t Bh = tr->budget * d->h;
     tr->res = wf_carve<float>(a, (d->layers + 1) * Bh);
     for (size_t l = 0; l < d->layers; l++) {
         wf_cu_acts *x = &tr->acts[l];
-        lay_out_layer(cm, ca, l, a, x);
+        lay_out_layer(cm, ca, tr->budget, l, a, x);
         x->x_in = tr->res ? tr->res + l * Bh : NULL;
         x->x_out = tr->res ? tr->res + (l + 1) * Bh : NULL;
     }
-    lay_out_bwd(cm, ca, a, &tr->bwd);
+    lay_out_bwd(cm, ca, tr->budget, a, &tr->bwd);
     tr->grad = wf_carve<float>(a, ca->n_params);
     tr->partial = wf_carve<double>(a, WF_K_REDUCE_BLOCKS);
     tr->sumsq = wf_carve<double>(a, 1);
 }
 
-static int check_fits(const wf_cuda_model *cm, size_t bytes, wf_error *err)
+/* The largest packed-batch size (the budget, halved at each try, down to
+ * the longest sequence) whose plan fits the free memory, in tr->budget and
+ * tr->bytes; WF_ENOMEM with the smallest plan's size when none does. */
+static int choose_budget(const wf_cuda_model *cm, const wf_cuda_adapter *ca, wf_cu_train *tr,
+                         wf_error *err)
 {
     size_t free_b = 0, total_b = 0;
     int rc = WF_CU(cudaMemGetInfo(&free_b, &total_b));
-    if (rc || bytes + RESERVE_BYTES <= free_b)
+    if (rc)
         return rc;
+    size_t floor = max2(cm->max_len < cm->budget ? cm->max_len : cm->budget, 1);
+    for (tr->budget = cm->budget;; tr->budget = max2(tr->budget / 2, floor)) {
+        wf_cu_arena a = {NULL, 0};
+        lay_out(cm, ca, &a, tr);
+        tr->bytes = a.used;
+        if (tr->bytes + RESERVE_BYTES <= free_b)
+            return 0;
+        if (tr->budget <= floor)
+            break;
+    }
     return wf_error_set(err, WF_ENOMEM,
                         "training does not fit device %d: needs %.1f MiB (activations of %zu "
-                        "layers for a token budget of %zu, + %.0f MiB reserve) but %.1f MiB of "
-                        "%.1f MiB are free; lower the token budget",
-                        cm->device, (double)(bytes + RESERVE_BYTES) / 1048576.0, cm->d.layers,
-                        cm->budget, (double)RESERVE_BYTES / 1048576.0, (double)free_b / 1048576.0,
+                        "layers for packed batches of %zu tokens, the longest sequence, + %.0f "
+                        "MiB reserve) but %.1f MiB of %.1f MiB are free; lower model.max_len",
+                        cm->device, (double)(tr->bytes + RESERVE_BYTES) / 1048576.0, cm->d.layers,
+                        tr->budget, (double)RESERVE_BYTES / 1048576.0, (double)free_b / 1048576.0,
                         (double)total_b / 1048576.0);
 }
 
@@ -100,19 +128,15 @@ int wf_cu_train_new(wf_cuda_model *cm, const wf_cuda_adapter *ca, wf_cu_train *t
     tr->acts = (wf_cu_acts *)calloc(cm->d.layers, sizeof *tr->acts);
     if (!tr->acts)
         return wf_error_set(err, WF_ENOMEM, "out of memory");
-    wf_cu_arena a = {NULL, 0};
-    lay_out(cm, ca, &a, tr);
-    tr->bytes = a.used;
-    size_t B = cm->budget;
     int rc;
-    if ((rc = check_fits(cm, tr->bytes, err)) ||
+    if ((rc = choose_budget(cm, ca, tr, err)) ||
         (rc = WF_CU(cudaMalloc((void **)&tr->mem, tr->bytes))) ||
-        (rc = WF_CU(cudaMallocHost((void **)&tr->h_loss, B * sizeof(double)))) ||
-        (rc = WF_CU(cudaMallocHost((void **)&tr->h_labels, B * sizeof(int32_t))))) {
+        (rc = WF_CU(cudaMallocHost((void **)&tr->h_loss, tr->budget * sizeof(double)))) ||
+        (rc = WF_CU(cudaMallocHost((void **)&tr->h_labels, tr->budget * sizeof(int32_t))))) {
         wf_cu_train_free(tr);
         return rc;
     }
-    a = {tr->mem, 0};
+    wf_cu_arena a = {tr->mem, 0};
     lay_out(cm, ca, &a, tr);
     return 0;
 }

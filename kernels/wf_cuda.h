@@ -80,5 +80,11 @@ int wf_cuda_grad(wf_cuda_model *cm, const wf_tf_adapter *ad, const wf_tf_batch *
  * receives the values on download. */
 int wf_cuda_engine(wf_cuda_model *cm, wf_tf_adapter *ad, const wf_tf_optim_opts *o,
                    wf_tf_engine *out, wf_error *err);
+/* The tokens per packed batch a CUDA engine trains with and the device
+ * bytes its activations take: the token budget, or a half, a quarter, ...
+ * of it when the budget's activations do not fit the free memory (the
+ * gradients are the same, the speed a little lower). 0 and 0 for any other
+ * engine. */
+void wf_cuda_engine_plan(const wf_tf_engine *e, size_t *tokens, size_t *bytes);
 
 #endif

@@ -22,7 +22,8 @@ const wf_config_key wf_keys_model[] = {
                 "else the CPU), cpu, or cuda (an error without a GPU)."),
     WF_KEY_INT("model.token_budget", "16384", 16, 16777216,
                "Transformer: tokens per batch: concurrent scoring requests are batched together "
-               "up to it, and the GPU's activations are planned for it."),
+               "up to it, and the GPU's activations are planned for it (training packs smaller "
+               "batches where the budget's activations do not fit)."),
     WF_KEY_INT("model.lora.rank", "16", 1, 1024, "Transformer: rank of the LoRA adapters."),
     WF_KEY_DOUBLE("model.lora.alpha", "32", 1e-6, 65536,
                   "Transformer: LoRA alpha; the adapters' output is scaled by alpha / rank."),

@@ -97,11 +97,34 @@ static int loop_opts(const wf_train_opts *o, wf_tf_train_opts *t, wf_error *err)
 }
 
 /* The engine runs where the base lives: on its GPU copy when it has one. */
+/* The GPU's training plan, at WARN when the budget's activations did not
+ * fit and training runs in smaller packed batches (slower, same result). */
+static void log_plan(const wf_tfb_base *b, const wf_tf_engine *e)
+{
+    size_t tokens, bytes;
+    wf_cuda_engine_plan(e, &tokens, &bytes);
+    char t[24], mib[32], budget[24];
+    snprintf(t, sizeof t, "%zu", tokens);
+    snprintf(mib, sizeof mib, "%.1f", (double)bytes / 1048576.0);
+    snprintf(budget, sizeof budget, "%zu", b->token_budget);
+    int smaller = tokens < b->token_budget;
+    wf_log(smaller ? WF_LOG_WARN : WF_LOG_INFO,
+           smaller ? "training in packed batches smaller than model.token_budget: the budget's "
+                     "activations do not fit the GPU"
+                   : "training on the GPU",
+           "batch_tokens", t, "token_budget", budget, "activations_mib", mib, NULL);
+}
+
 static int make_engine(void *arg, wf_tf_adapter *ad, const wf_tf_optim_opts *o, wf_tf_engine *out,
                        wf_error *err)
 {
     wf_tfb_base *b = arg;
-    return b->cm ? wf_cuda_engine(b->cm, ad, o, out, err) : wf_tf_engine_cpu(b->m, ad, o, out, err);
+    if (!b->cm)
+        return wf_tf_engine_cpu(b->m, ad, o, out, err);
+    int rc = wf_cuda_engine(b->cm, ad, o, out, err);
+    if (rc == 0)
+        log_plan(b, out);
+    return rc;
 }
 
 /* Tokens per second over the whole run, and on the GPU the model FLOPs

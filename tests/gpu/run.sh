@@ -10,6 +10,7 @@
 #   a. check_kernels and check_attention: every kernel, and both attention
 #      paths, against the CPU reference;
 #   b. check_model: whole tiny models' logits, gradients and engine steps;
+#      check_plan: training in smaller packed batches when memory is short;
 #   c. the oracle: transformers' Qwen3ForSequenceClassification against our
 #      tokenizer, CPU and CUDA logits (oracle.py make, check_oracle), and
 #      PEFT loading our adapters (oracle.py peft); then, on the oracle's
@@ -179,7 +180,7 @@ setup_programs() {
     else
         run_step build build 300 bash -c "cmake -S . -B '$build' -DCMAKE_BUILD_TYPE=Release \
             -DWF_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=${WF_CUDA_ARCH:-90} >/dev/null && \
-            for t in check_kernels check_attention check_model check_oracle check_lost \
+            for t in check_kernels check_attention check_model check_plan check_oracle check_lost \
                 bench_kernels_transformer; do \
             cmake --build '$build' -j $(nproc) --target \$t || echo FAIL check=build target=\$t; done"
     fi
@@ -189,6 +190,7 @@ step_checks() {
     set_prog check_kernels && run_step check_kernels check_kernels 60 "${prog[@]}"
     set_prog check_attention && run_step check_attention check_kernels 90 "${prog[@]}"
     set_prog check_model && run_step check_model check_model 150 "${prog[@]}"
+    set_prog check_plan && run_step check_plan check_model 60 "${prog[@]}"
 }
 
 step_oracle() {
