@@ -1,11 +1,13 @@
 /* `wildfeed extract`: the offline pipeline over JSONL files, writing
- * WildFB-compatible samples and a per-stage report. */
+ * WildFB-compatible samples (each id once, as the daemon's store keeps
+ * them: extract_sink.h) and a per-stage report. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cli/commands.h"
+#include "cli/extract_sink.h"
 #include "cli/inputs.h"
 #include "wildfeed/log.h"
 #include "wildfeed/pipeline.h"
@@ -14,8 +16,9 @@ static const char usage[] =
     "usage: wildfeed extract -i FILE... [-o OUT] [--judge rules|llm|cascade]\n"
     "                        [--report text|json] [-c CONFIG] [--set key=value]...\n"
     "  Reads JSONL (FILE '-' is stdin; .gz is read too), writes one WildFB JSON line\n"
-    "  per sample to OUT (stdout by default) and a per-stage report (stdout when -o\n"
-    "  is given, else stderr).\n";
+    "  per sample to OUT (stdout by default), in id order once the input ends, and a\n"
+    "  per-stage report (stdout when -o is given, else stderr). A sample seen again\n"
+    "  is written once; explicit feedback replaces an implicit label.\n";
 
 typedef struct extract_opts {
     const char **inputs;
@@ -24,30 +27,6 @@ typedef struct extract_opts {
     const char *judge;
     int json_report;
 } extract_opts;
-
-/* Buffers sample lines and writes them in large blocks. */
-typedef struct jsonl_sink {
-    FILE *out;
-    wf_strbuf buf;
-} jsonl_sink;
-
-static int jsonl_flush(jsonl_sink *s, wf_error *err)
-{
-    if (s->buf.len && fwrite(s->buf.data, 1, s->buf.len, s->out) != s->buf.len)
-        return wf_error_set(err, WF_EIO, "writing samples failed");
-    wf_strbuf_reset(&s->buf);
-    return 0;
-}
-
-static int jsonl_put(void *ctx, wf_sample *sample, wf_error *err)
-{
-    jsonl_sink *s = ctx;
-    wf_sample_to_jsonl(sample, &s->buf);
-    wf_sample_free(sample);
-    if (s->buf.oom)
-        return wf_error_set(err, WF_ENOMEM, "out of memory writing a sample");
-    return s->buf.len >= (1u << 16) ? jsonl_flush(s, err) : 0;
-}
 
 static int parse_args(int argc, char **argv, extract_opts *o)
 {
@@ -115,6 +94,50 @@ static int run_pipeline(wf_pipeline *p, wf_inputs *in, wf_error *err)
     return wf_pipeline_finish(p, err);
 }
 
+/* What the sink did with the samples the pipeline made. */
+static void log_written(const wf_extract_sink *sink, size_t written)
+{
+    char n[24], replaced[24], kept[24];
+    snprintf(n, sizeof n, "%zu", written);
+    snprintf(replaced, sizeof replaced, "%zu", sink->puts[WF_STORE_REPLACED]);
+    snprintf(kept, sizeof kept, "%zu", sink->puts[WF_STORE_KEPT]);
+    wf_log(WF_LOG_INFO, "samples written", "written", n, "replaced", replaced, "kept_earlier", kept,
+           NULL);
+}
+
+static void print_report(const wf_pipeline *p, const extract_opts *o, double elapsed)
+{
+    wf_strbuf report;
+    wf_strbuf_init(&report);
+    if (o->json_report)
+        wf_pipeline_report_json(wf_pipeline_get_stats(p), elapsed, &report);
+    else
+        wf_pipeline_report_text(wf_pipeline_get_stats(p), elapsed, &report);
+    fprintf(o->output ? stdout : stderr, "%s\n", report.data ? report.data : "");
+    wf_strbuf_free(&report);
+}
+
+/* The pipeline over every input into the sink, then the samples to out. */
+static int run(wf_config *cfg, const extract_opts *o, wf_inputs *in, wf_extract_sink *sink,
+               FILE *out, wf_error *err)
+{
+    wf_judge *judge = wf_judge_create(cfg, err);
+    wf_pipeline *p = judge ? wf_pipeline_new(cfg, judge, wf_extract_sink_of(sink), err) : NULL;
+    int rc = p ? 0 : -1;
+    size_t written = 0;
+    double t0 = now_s();
+    if (rc == 0)
+        rc = run_pipeline(p, in, err);
+    double elapsed = now_s() - t0;
+    if (rc == 0 && (rc = wf_extract_sink_write(sink, out, &written, err)) == 0) {
+        log_written(sink, written);
+        print_report(p, o, elapsed);
+    }
+    wf_pipeline_free(p);
+    wf_judge_free(judge);
+    return rc;
+}
+
 static int extract(wf_config *cfg, const extract_opts *o)
 {
     wf_error err;
@@ -122,46 +145,23 @@ static int extract(wf_config *cfg, const extract_opts *o)
     size_t max_line = (size_t)wf_config_int(cfg, "input.max_record_bytes");
     if (wf_inputs_open(&in, o->inputs, o->n_inputs, max_line) < 0)
         return 1;
-    jsonl_sink sink = {.out = stdout};
-    wf_strbuf_init(&sink.buf);
-    if (o->output && !(sink.out = fopen(o->output, "w"))) {
+    FILE *out = stdout;
+    if (o->output && !(out = fopen(o->output, "w"))) {
         fprintf(stderr, "wildfeed: cannot write '%s'\n", o->output);
         wf_inputs_close(&in);
         return 1;
     }
-    int status = 1;
-    wf_judge *judge = wf_judge_create(cfg, &err);
-    wf_pipeline *p =
-        judge ? wf_pipeline_new(cfg, judge, (wf_sample_sink){jsonl_put, &sink}, &err) : NULL;
-    if (p) {
-        double t0 = now_s();
-        int rc = run_pipeline(p, &in, &err);
-        if (rc == 0)
-            rc = jsonl_flush(&sink, &err);
-        double elapsed = now_s() - t0;
-        if (rc < 0) {
-            fprintf(stderr, "wildfeed: %s\n", err.msg);
-        } else {
-            wf_strbuf report;
-            wf_strbuf_init(&report);
-            if (o->json_report)
-                wf_pipeline_report_json(wf_pipeline_get_stats(p), elapsed, &report);
-            else
-                wf_pipeline_report_text(wf_pipeline_get_stats(p), elapsed, &report);
-            fprintf(o->output ? stdout : stderr, "%s\n", report.data ? report.data : "");
-            wf_strbuf_free(&report);
-            status = 0;
-        }
-    } else {
+    wf_extract_sink sink;
+    int status = 0;
+    if (wf_extract_sink_open(&sink, &err) < 0 || run(cfg, o, &in, &sink, out, &err) < 0) {
         fprintf(stderr, "wildfeed: %s\n", err.msg);
-    }
-    wf_pipeline_free(p);
-    wf_judge_free(judge);
-    if (sink.out != stdout && fclose(sink.out) != 0 && status == 0) {
-        fprintf(stderr, "wildfeed: writing '%s' failed\n", o->output);
         status = 1;
     }
-    wf_strbuf_free(&sink.buf);
+    wf_extract_sink_close(&sink);
+    if ((out != stdout ? fclose(out) : fflush(out)) != 0 && status == 0) {
+        fprintf(stderr, "wildfeed: writing '%s' failed\n", o->output ? o->output : "stdout");
+        status = 1;
+    }
     wf_inputs_close(&in);
     return status;
 }

@@ -1,7 +1,8 @@
 #!/bin/bash
 # `wildfeed extract` end to end on a fixture: the exact samples, the exact
 # per-stage report (throughput aside), the same result from stdin, from a
-# gzip file and split over two files, and the exit statuses.
+# gzip file, split over two files and read twice, explicit feedback
+# replacing an implicit label, and the exit statuses.
 set -euo pipefail
 fx="$WF_FIXTURES/extract"
 tmp=$(mktemp -d)
@@ -32,6 +33,17 @@ head -n 8 "$fx/input.jsonl" > "$tmp/a.jsonl"
 tail -n +9 "$fx/input.jsonl" > "$tmp/b.jsonl"
 "$WF_BIN" extract -i "$tmp/a.jsonl" "$tmp/b.jsonl" -o "$tmp/split.jsonl" > /dev/null
 check "two files" diff "$fx/expected.jsonl" "$tmp/split.jsonl"
+
+# Each sample id once, as the daemon's store keeps it: the input read twice
+# gives the same samples; a thumbs-down after "thanks, that works" replaces
+# the implicit label (written once, explicit, label 1).
+"$WF_BIN" extract -i "$fx/input.jsonl" "$fx/input.jsonl" -o "$tmp/twice.jsonl" > /dev/null 2>&1
+check "replay written once" diff "$fx/expected.jsonl" "$tmp/twice.jsonl"
+"$WF_BIN" extract -i "$fx/explicit_after.jsonl" -o "$tmp/explicit.jsonl" > /dev/null 2> "$tmp/log"
+check "explicit replaces: one line" test "$(wc -l < "$tmp/explicit.jsonl")" -eq 1
+check "explicit replaces: label" grep -q '"id":"c1_turn0".*"label":1,"annotation":1,"source":"explicit"' \
+    "$tmp/explicit.jsonl"
+check "explicit replaces: counted" grep -q 'written=1 replaced=1 kept_earlier=0' "$tmp/log"
 
 # A record over the size limit is counted, the run goes on.
 "$WF_BIN" extract -i "$fx/input.jsonl" -o "$tmp/small.jsonl" --report json \
