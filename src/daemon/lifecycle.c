@@ -124,7 +124,8 @@ int wf_daemon_stop(wf_daemon *d, int clean)
     wf_serving_stop(&d->serving);
     for (int i = 0; i < 3; i++)
         wf_metrics_unregister(d->metrics[i]);
-    if (wf_source_close(d->src, d->drain_deadline_ms, &err) < 0)
+    /* After a failed commit nothing in flight can finish: no wait for it. */
+    if (wf_source_close(d->src, d->failed ? 0 : d->drain_deadline_ms, &err) < 0)
         wf_log(WF_LOG_WARN, "source closed with work in flight", "error", err.msg, NULL);
     d->src = NULL;
     return rc;
