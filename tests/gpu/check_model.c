@@ -13,12 +13,11 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "gpu_tiny.h"
 #include "gpucheck.h"
 #include "model_transformer/adapter.h"
 #include "model_transformer/train.h"
+#include "modelcheck.h"
 #include "wf_cuda.h"
 
 /* bf16 through whole models: the H200 runs measured 0.4-1.5e-2 on logits
@@ -538,7 +537,7 @@ static void run_case(const mcase *mc, uint64_t seed, int first, gc_tally *t)
     wf_tf_model *m = NULL;
     wf_error err;
     char check[96];
-    if (gpu_tiny_load(&spec, 0, &m, &err)) {
+    if (tiny_load(&spec, 0, &m, &err)) {
         gc_fail(t, cname(&c, "load", check, sizeof check), "%s", err.msg);
         return;
     }
@@ -577,16 +576,11 @@ int main(int argc, char **argv)
 {
     double t0 = gc_now();
     gc_tally t = {0};
-    uint64_t seed = argc > 1 ? strtoull(argv[1], NULL, 0) : (uint64_t)time(NULL);
-    if (wf_cuda_device_count() < 1) {
-        puts("SKIP no CUDA device (no GPU here, or a build without CUDA)");
+    uint64_t seed;
+    if (!mc_start(argc, argv, "check_model", &seed))
         return 0;
-    }
-    char dev[256];
-    wf_cuda_device_name(0, dev, sizeof dev);
-    printf("check_model: device %s, seed %llu, tolerance %.0e (gradients %.1e), lengths 1..300 "
-           "(%zu sequences)\n",
-           dev, (unsigned long long)seed, TOL, TOL_GRAD, NSEQ);
+    printf("check_model: tolerance %.0e (gradients %.1e), lengths 1..300 (%zu sequences)\n", TOL,
+           TOL_GRAD, NSEQ);
     for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++)
         run_case(&CASES[i], seed + i, i == 0, &t);
     return gc_finish(&t, "check_model", t0);

@@ -11,14 +11,13 @@
  * usage: check_plan [SEED]   (default: the clock; printed either way) */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cuda_runtime.h>
 
-#include "gpu_tiny.h"
 #include "gpucheck.h"
 #include "model_transformer/adapter.h"
 #include "model_transformer/train.h"
+#include "modelcheck.h"
 #include "wf_cuda.h"
 
 #define BUDGET 8192
@@ -191,7 +190,7 @@ static int setup(uint64_t seed, wf_tf_model **m, wf_cuda_model **cm, wf_tf_adapt
     size_t free0 = 0, free1 = 0, total = 0;
     uint64_t rng = seed;
     int rc;
-    if ((rc = gpu_tiny_load(&spec, MAX_LEN, m, err)) ||
+    if ((rc = tiny_load(&spec, MAX_LEN, m, err)) ||
         (rc = wf_tf_adapter_new(*m, &lo, WF_HEAD_CORAL, seed, ad, err)))
         return rc;
     if (make_batch(bt, &rng))
@@ -209,13 +208,10 @@ int main(int argc, char **argv)
 {
     double t0 = gc_now();
     gc_tally t = {0};
-    uint64_t seed = argc > 1 ? strtoull(argv[1], NULL, 0) : (uint64_t)time(NULL);
-    if (wf_cuda_device_count() < 1) {
-        puts("SKIP no CUDA device (no GPU here, or a build without CUDA)");
+    uint64_t seed;
+    if (!mc_start(argc, argv, "check_plan", &seed))
         return 0;
-    }
-    printf("check_plan: seed %llu, budget %d tokens, max_len %d\n", (unsigned long long)seed,
-           BUDGET, MAX_LEN);
+    printf("check_plan: budget %d tokens, max_len %d\n", BUDGET, MAX_LEN);
     wf_tf_model *m = NULL;
     wf_cuda_model *cm = NULL;
     wf_tf_adapter *ad = NULL;

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "model_transformer/transformer.h"
 #include "wildfeed/safetensors.h"
 
 #define TINY_MAX_TENSORS 512
@@ -153,6 +155,31 @@ static inline int tiny_write(const tiny_model *m, const char *dir)
     if (wf_st_write(path, m->t, m->n, NULL, 0, &err) != 0)
         return -1;
     return tiny_write_config(m, dir);
+}
+
+/* Loads the tiny model of spec s, longest sequence max_len (0: the
+ * default), into *out through a temporary directory, removed again. */
+static inline int tiny_load(const tiny_spec *s, size_t max_len, wf_tf_model **out, wf_error *err)
+{
+    char dir[] = "/tmp/wf-tiny-model-XXXXXX", path[64];
+    if (!mkdtemp(dir))
+        return wf_error_set(err, WF_EIO, "mkdtemp failed");
+    tiny_model *tm = malloc(sizeof *tm);
+    int rc = tm ? 0 : wf_error_set(err, WF_ENOMEM, "out of memory");
+    if (rc == 0) {
+        wf_tf_load_opts lo = {.max_len = max_len};
+        tiny_build(s, tm);
+        rc = tiny_write(tm, dir) ? wf_error_set(err, WF_EIO, "%s: cannot write the model", dir)
+                                 : wf_tf_load_dir(dir, &lo, out, err);
+        tiny_free(tm);
+    }
+    free(tm);
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    unlink(path);
+    rmdir(dir);
+    return rc;
 }
 
 /* The backend's and the CLI's test base in dir: a tiny random Qwen3 whose
