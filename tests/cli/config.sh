@@ -1,21 +1,9 @@
 #!/bin/bash
 # wildfeed config: --print with -c and --set, errors naming the key, --keys.
 set -u
-fails=0
+source "$(dirname "$0")/lib.bash"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-
-check() { # description, then a command that must succeed
-    local what=$1
-    shift
-    if "$@"; then
-        echo "ok - $what"
-    else
-        echo "FAIL - $what"
-        fails=$((fails + 1))
-    fi
-}
-has_line() { grep -Fxq -- "$1" "$2"; }
 
 # Defaults
 "$WF_BIN" config --print >"$tmp/default.json" 2>"$tmp/err"
@@ -98,5 +86,4 @@ check "unknown command exits 2" test $? -eq 2
 check "unknown command named" has_line "wildfeed: unknown command 'frobnicate'" "$tmp/err"
 check "--version" grep -Eq '^wildfeed [0-9]+\.[0-9]+\.[0-9]+$' <("$WF_BIN" --version)
 
-echo "$fails failed"
-test "$fails" -eq 0
+cli_finish

@@ -6,25 +6,12 @@
 # file is also checked with `docker compose config` or `docker-compose
 # config` when either is installed (neither needs a Docker engine).
 set -u
+source "$(dirname "$0")/lib.bash"
 fx="$WF_FIXTURES/deploy"
 prog="$WF_SOURCE/deploy/demo-events.jq"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-pass=0
-fails=0
-skipped=0
 
-check() { # description, then a command that must succeed
-    local what=$1
-    shift
-    if "$@"; then
-        echo "ok - $what"
-        pass=$((pass + 1))
-    else
-        echo "FAIL - $what"
-        fails=$((fails + 1))
-    fi
-}
 ids() { sed -n 's/^{"id":"\([^"]*\)".*/\1/p' "$1" | sort -u; }
 
 if command -v jq >/dev/null 2>&1; then
@@ -70,5 +57,4 @@ else
     skipped=$((skipped + 1))
 fi
 
-echo "$pass passed, $fails failed, $skipped skipped"
-test "$fails" -eq 0
+cli_finish

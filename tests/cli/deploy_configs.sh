@@ -5,25 +5,12 @@
 # as message events and as snapshots give the same samples, and a gateway log
 # whose records carry request ids still deduplicates by conversation.
 set -u
+source "$(dirname "$0")/lib.bash"
 cfg="$WF_SOURCE/deploy/config"
 fx="$WF_FIXTURES/deploy"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-pass=0
-fails=0
 
-check() { # description, then a command that must succeed
-    local what=$1
-    shift
-    if "$@"; then
-        echo "ok - $what"
-        pass=$((pass + 1))
-    else
-        echo "FAIL - $what"
-        fails=$((fails + 1))
-    fi
-}
-has_line() { grep -Fxq -- "$1" "$2"; }
 # Loads the files given with -c, in order; the dump goes to $tmp/print.json.
 loads() {
     local args=()
@@ -122,5 +109,4 @@ check "a missing token file stops the start" test $? -ne 0
 check "the token file is named" \
     grep -Fq "server.admin_token_file: cannot open /run/secrets/wildfeed-admin-token" "$tmp/err"
 
-echo "$pass passed, $fails failed"
-test "$fails" -eq 0
+cli_finish

@@ -5,24 +5,10 @@
 # has no package. Needs dpkg-query, readelf and ldd (Debian 12 has them with
 # build-essential); skipped, and said so, elsewhere.
 set -u
+source "$(dirname "$0")/lib.bash"
 script="$WF_SOURCE/deploy/runtime-packages.sh"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-pass=0
-fails=0
-
-check() { # description, then a command that must succeed
-    local what=$1
-    shift
-    if "$@"; then
-        echo "ok - $what"
-        pass=$((pass + 1))
-    else
-        echo "FAIL - $what"
-        fails=$((fails + 1))
-    fi
-}
-has_line() { grep -Fxq -- "$1" "$2"; }
 
 for tool in dpkg-query readelf ldd cc; do
     if ! command -v "$tool" >/dev/null 2>&1; then
@@ -59,5 +45,4 @@ check "unowned library: the rest still listed" has_line libc6 "$tmp/out"
 sh "$script" >/dev/null 2>&1
 check "no argument: exit 2" test $? -eq 2
 
-echo "$pass passed, $fails failed, 0 skipped"
-test "$fails" -eq 0
+cli_finish

@@ -7,23 +7,9 @@
 # python3-yaml) and systemd-analyze (Debian: systemd); each part is skipped,
 # and said so, when its tool is absent. No Docker engine is used.
 set -u
+source "$(dirname "$0")/lib.bash"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-pass=0
-fails=0
-skipped=0
-
-check() { # description, then a command that must succeed
-    local what=$1
-    shift
-    if "$@"; then
-        echo "ok - $what"
-        pass=$((pass + 1))
-    else
-        echo "FAIL - $what"
-        fails=$((fails + 1))
-    fi
-}
 
 drain_ms=$("$WF_BIN" config --print -c "$WF_SOURCE/deploy/config/message-events.json" |
     sed -n 's/^ *"drain_deadline_ms": \([0-9]*\),\{0,1\}$/\1/p')
@@ -209,5 +195,4 @@ else
     skipped=$((skipped + 1))
 fi
 
-echo "$pass passed, $fails failed, $skipped skipped"
-test "$fails" -eq 0
+cli_finish

@@ -3,23 +3,9 @@
 # evaluation itself, with a trained model, is checked by
 # tests/unit/test_cli_eval.c.
 set -u
-fails=0
-total=0
+source "$(dirname "$0")/lib.bash"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-
-check() { # description, then a command that must succeed
-    local what=$1
-    shift
-    total=$((total + 1))
-    if "$@"; then
-        echo "ok - $what"
-    else
-        echo "FAIL - $what"
-        fails=$((fails + 1))
-    fi
-}
-has() { grep -Fq -- "$1" "$2"; }
 
 "$WF_BIN" eval --help >"$tmp/out"
 check "--help exits 0" test $? -eq 0
@@ -47,5 +33,4 @@ check "model without meta.json exits 1" test $? -eq 1
 check "the model folder is named" has "model $tmp/models/v1:" "$tmp/err"
 check "missing store not created" test ! -e "$tmp/none.db"
 
-echo "$((total - fails)) passed, $fails failed"
-test "$fails" -eq 0
+cli_finish

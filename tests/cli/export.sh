@@ -2,21 +2,9 @@
 # wildfeed export: exit statuses and messages for good and bad stores; the
 # exact JSONL is checked by tests/unit/test_store_export.c.
 set -u
-fails=0
+source "$(dirname "$0")/lib.bash"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-
-check() { # description, then a command that must succeed
-    local what=$1
-    shift
-    if "$@"; then
-        echo "ok - $what"
-    else
-        echo "FAIL - $what"
-        fails=$((fails + 1))
-    fi
-}
-has() { grep -Fq -- "$1" "$2"; }
 
 # An empty file is an empty SQLite database: the export is empty, and the
 # file now carries the schema.
@@ -59,4 +47,4 @@ check "bad key value named" has "store.synchronous" "$tmp/err"
 check "--help exits 0" test $? -eq 0
 check "--help prints usage" has "usage: wildfeed export" "$tmp/out"
 
-exit $((fails > 0))
+cli_finish

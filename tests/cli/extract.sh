@@ -4,15 +4,10 @@
 # gzip file, split over two files and read twice, explicit feedback
 # replacing an implicit label, and the exit statuses.
 set -euo pipefail
+source "$(dirname "$0")/lib.bash"
 fx="$WF_FIXTURES/extract"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-pass=0
-check() { # name, command...
-    local name=$1
-    shift
-    if "$@"; then pass=$((pass + 1)); else echo "FAILED: $name" >&2; exit 1; fi
-}
 strip_throughput() { sed 's/,"throughput":{[^}]*}//'; }
 
 "$WF_BIN" extract -i "$fx/input.jsonl" -o "$tmp/out.jsonl" --report json > "$tmp/report.json"
@@ -63,4 +58,4 @@ check "bad report status" test $? -eq 2
 check "unknown key status" test $? -eq 2
 check "unknown key named" grep -q "filter.nope" "$tmp/err"
 set -e
-echo "$pass passed, 0 failed"
+cli_finish

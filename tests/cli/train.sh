@@ -2,21 +2,9 @@
 # wildfeed train: exit statuses and messages; a training run end to end is
 # checked by tests/unit/test_train_trainer.c.
 set -u
-fails=0
+source "$(dirname "$0")/lib.bash"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-
-check() { # description, then a command that must succeed
-    local what=$1
-    shift
-    if "$@"; then
-        echo "ok - $what"
-    else
-        echo "FAIL - $what"
-        fails=$((fails + 1))
-    fi
-}
-has() { grep -Fq -- "$1" "$2"; }
 
 # An empty store: the run is skipped, which is no error for cron.
 : >"$tmp/empty.db"
@@ -60,4 +48,4 @@ check "bad key value named" has "train.min_samples" "$tmp/err"
 check "--help exits 0" test $? -eq 0
 check "--help prints usage" has "usage: wildfeed train --once" "$tmp/out"
 
-exit $((fails > 0))
+cli_finish

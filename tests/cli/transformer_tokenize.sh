@@ -2,22 +2,10 @@
 # wildfeed tokenize on the hand-written fixture tokenizer: exact ids, stdin
 # and -i, and the exit statuses and messages of bad input.
 set -u
-fails=0
+source "$(dirname "$0")/lib.bash"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 tok=$WF_FIXTURES/tokenizer/tokenizer.json
-
-check() { # description, then a command that must succeed
-    local what=$1
-    shift
-    if "$@"; then
-        echo "ok - $what"
-    else
-        echo "FAIL - $what"
-        fails=$((fails + 1))
-    fi
-}
-has() { grep -Fq -- "$1" "$2"; }
 
 printf '%s\n' '"hello world"' '""' '"<sep><sep><sep>"' '"e\u0301\u4e2d\n"' >"$tmp/texts"
 printf '%s\n' '[259,265]' '[]' '[302,301]' '[195,169,269,10]' >"$tmp/want"
@@ -47,5 +35,4 @@ check "no --tokenizer: usage" has "usage: wildfeed tokenize" "$tmp/err"
 "$WF_BIN" tokenize --help >"$tmp/out"
 check "--help: usage on stdout" has "--tokenizer FILE" "$tmp/out"
 
-echo "$fails failed"
-[ "$fails" -eq 0 ]
+cli_finish

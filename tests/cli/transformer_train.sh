@@ -6,24 +6,11 @@
 # for a rendered text and its parts, and activating the served version
 # again (a hot swap) shares the loaded base instead of reading it again.
 set -u
-fails=0
-total=0
+source "$(dirname "$0")/lib.bash"
 tmp=$(mktemp -d)
 pid=""
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
 
-check() { # description, then a command that must succeed
-    local what=$1
-    shift
-    total=$((total + 1))
-    if "$@"; then
-        echo "ok - $what"
-    else
-        echo "FAIL - $what"
-        fails=$((fails + 1))
-    fi
-}
-has() { grep -Fq -- "$1" "$2"; }
 matches() { grep -Eq -- "$1" "$2"; }
 
 # The matrices are tiny: BLAS threads would only contend with other tests.
@@ -104,5 +91,4 @@ wait "$pid"
 check "serve exits 0 on SIGTERM" test $? -eq 0
 pid=""
 
-echo "$((total - fails)) passed, $fails failed"
-[ "$fails" -eq 0 ] || { cat "$tmp/log" >&2; exit 1; }
+cli_finish || { cat "$tmp/log" >&2; exit 1; }
