@@ -85,10 +85,9 @@ static int attn_core_backward(const wf_cu_pass *p, int layer, const wf_cu_acts *
     const wf_bf16 *v = a->qkv + d->qd + d->kvd;
     wf_bf16 *dq = b->dproj, *dk = b->dproj + d->qd, *dv = b->dproj + d->qd + d->kvd;
     if (p->cm->flash_bwd) { /* the forward kept its output and lse for it */
-        rc = wf_k_flash_backward(&at, p->cm->fwd.starts, q, ld, k, ld, v, d->qkvd,
-                                 a->lse ? a->att : NULL, d->qd, a->lse, b->datt, d->qd, dq, d->qkvd,
-                                 dk, d->qkvd, dv, d->qkvd, at.scratch, at.scratch_bytes, cx->stream,
-                                 err);
+        rc = wf_k_flash_backward(&at, p->cm->fwd.starts, q, ld, k, ld, v, d->qkvd, a->att, d->qd,
+                                 a->lse, b->datt, d->qd, dq, d->qkvd, dk, d->qkvd, dv, d->qkvd,
+                                 at.scratch, at.scratch_bytes, cx->stream, err);
         return rc ? rc : WF_CU_AFTER("wf_k_flash_backward");
     }
     if ((rc = wf_k_attention_backward(cx->blas, &at, q, ld, k, ld, v, d->qkvd, b->datt, d->qd, dq,
@@ -208,7 +207,7 @@ static int grad_once(wf_cuda_model *cm, const wf_tf_adapter *ad, const wf_tf_bat
     float *g = (float *)malloc((ad->n_params ? ad->n_params : 1) * sizeof *g);
     int rc = g ? 0 : wf_error_set(err, WF_ENOMEM, "out of memory");
     if (!rc && !(rc = wf_cu_adapter_new(cm, ad, &ca, err)) &&
-        !(rc = wf_cu_train_new(cm, ca, &tr, err)) &&
+        !(rc = wf_cu_train_new(cm, ca, 0, &tr, err)) &&
         !(rc = WF_CU(cudaMemsetAsync(tr.grad, 0, ca->n_params * sizeof(float), cm->stream))) &&
         !(rc = wf_cu_grad_batch(cm, ca, &tr, b, seed, scale, loss_sum, err)) &&
         !(rc = WF_CU(cudaMemcpyAsync(g, tr.grad, ca->n_params * sizeof(float),

@@ -69,6 +69,10 @@ template <typename T> T *wf_carve(wf_cu_arena *a, size_t n)
 
 /* ---- the model (model.cu) ---- */
 
+/* Device memory every plan leaves free, for the CUDA libraries' own
+ * allocations. */
+#define WF_CU_RESERVE_BYTES ((size_t)256 << 20)
+
 /* The widths the driver uses, from the configuration. */
 typedef struct wf_cu_dims {
     size_t h, hd, heads, kv, qd, kvd, qkvd, inter, layers, vocab;
@@ -239,10 +243,13 @@ typedef struct wf_cu_train {
 } wf_cu_train;
 
 /* Allocates tr for ca on cm, for packed batches of the model's token
- * budget or, where their activations do not fit the free memory, of half,
- * a quarter, ... of it, down to the longest sequence (WF_ENOMEM naming the
- * sizes when even that does not fit); the caller holds the lock. */
-int wf_cu_train_new(wf_cuda_model *cm, const wf_cuda_adapter *ca, wf_cu_train *tr, wf_error *err);
+ * budget or, where their activations and extra bytes (what the caller
+ * allocates next, e.g. optimiser state) do not fit the free memory, of
+ * half, a quarter, ... of it, down to the longest sequence (WF_ENOMEM
+ * naming the sizes when even that does not fit); the caller holds the
+ * lock. */
+int wf_cu_train_new(wf_cuda_model *cm, const wf_cuda_adapter *ca, size_t extra, wf_cu_train *tr,
+                    wf_error *err);
 void wf_cu_train_free(wf_cu_train *tr);
 
 /* One packed batch: sequences of a wf_tf_batch (or a scoring call) whose

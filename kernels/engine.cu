@@ -144,7 +144,7 @@ static int engine_build(cu_engine *e, wf_tf_adapter *ad, wf_error *err)
 {
     int rc;
     if ((rc = wf_cu_adapter_new(e->cm, ad, &e->ca, err)) ||
-        (rc = wf_cu_train_new(e->cm, e->ca, &e->tr, err)))
+        (rc = wf_cu_train_new(e->cm, e->ca, 2 * e->ca->n_params * sizeof(float), &e->tr, err)))
         return rc;
     size_t n = e->ca->n_params;
     if ((rc = WF_CU(cudaMalloc((void **)&e->mv, 2 * n * sizeof(float)))) ||

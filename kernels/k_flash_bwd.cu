@@ -270,11 +270,12 @@ size_t wf_k_flash_backward_smem(int hd)
     return hd == 64 ? bwd_smem<64>::bytes : hd == 128 ? bwd_smem<128>::bytes : 0;
 }
 
-size_t wf_k_flash_backward_scratch(int T, int heads, int hd)
+size_t wf_k_flash_backward_scratch(int T, int heads, int hd, int kept)
 {
     size_t qd = (size_t)heads * hd, th = (size_t)T * heads;
-    return align_up((size_t)T * qd * sizeof(float)) + align_up((size_t)T * qd * sizeof(wf_bf16)) +
-           2 * align_up(th * sizeof(float));
+    size_t need = align_up((size_t)T * qd * sizeof(float)) + align_up(th * sizeof(float));
+    return kept ? need
+                : need + align_up((size_t)T * qd * sizeof(wf_bf16)) + align_up(th * sizeof(float));
 }
 
 int wf_k_flash_backward(const wf_k_attn *a, const int32_t *starts_dev, const wf_bf16 *q, size_t ldq,
@@ -294,15 +295,16 @@ int wf_k_flash_backward(const wf_k_attn *a, const int32_t *starts_dev, const wf_
         return wf_error_set(err, WF_EINVAL, "flash attention: keep both o and lse, or neither");
     if ((rc = check(a, ptrs, lds, wide, 9, &longest, &T, err)) || a->n == 0)
         return rc;
-    size_t need = wf_k_flash_backward_scratch(T, a->heads, a->hd);
+    size_t need = wf_k_flash_backward_scratch(T, a->heads, a->hd, o_kept != NULL);
     if (scratch_bytes < need)
         return wf_error_set(err, WF_ENOMEM, "flash attention: scratch of %zu bytes, %zu needed",
                             scratch_bytes, need);
+    /* dQ, delta, then (recomputed only) the output and lse */
     char *p = (char *)scratch;
     float *dq_acc = (float *)p;
-    wf_bf16 *o = (wf_bf16 *)(p += align_up((size_t)T * qd * sizeof(float)));
-    float *lse = (float *)(p += align_up((size_t)T * qd * sizeof(wf_bf16)));
-    float *delta = (float *)(p + align_up((size_t)T * a->heads * sizeof(float)));
+    float *delta = (float *)(p += align_up((size_t)T * qd * sizeof(float)));
+    wf_bf16 *o = (wf_bf16 *)(p += align_up((size_t)T * a->heads * sizeof(float)));
+    float *lse = (float *)(p + align_up((size_t)T * qd * sizeof(wf_bf16)));
     float scale = 1.0f / sqrtf((float)a->hd), scale_log2 = 1.4426950408889634f * scale;
     int ldo_used = (int)qd;
     if (o_kept) { /* the forward's own output and log-sum-exp: no recomputation */

@@ -170,14 +170,17 @@ size_t wf_k_flash_backward_smem(int hd);
  * tensor-core products (bf16 in, fp32 accumulate); a->scratch is unused.
  * starts_dev is a device copy of a->starts (int32 [n + 1]). lse fp32 [T,
  * heads] receives each row's log-sum-exp (base 2, of the scaled scores)
- * when non-NULL. Needs wf_k_flash_supported(hd), row strides that are
- * multiples of 8 and 16-byte aligned pointers (WF_EINVAL otherwise, so the
- * caller can take the cuBLAS path). Launches on stream. Writes out. */
+ * when non-NULL. Needs wf_k_flash_supported(hd), wf_k_flash_forward_smem(hd)
+ * bytes of shared memory per block, row strides that are multiples of 8 and
+ * 16-byte aligned pointers (WF_EINVAL otherwise). Launches on stream.
+ * Writes out. */
 int wf_k_flash_forward(const wf_k_attn *a, const int32_t *starts_dev, const wf_bf16 *q, size_t ldq,
                        const wf_bf16 *k, size_t ldk, const wf_bf16 *v, size_t ldv, wf_bf16 *out,
                        size_t ldo, float *lse, cudaStream_t stream, wf_error *err);
-/* Scratch bytes of wf_k_flash_backward for T tokens in all. */
-size_t wf_k_flash_backward_scratch(int T, int heads, int hd);
+/* Scratch bytes of wf_k_flash_backward for T tokens in all: dQ in fp32 and
+ * each row's delta, plus the recomputed output and log-sum-exp unless the
+ * forward's are kept. */
+size_t wf_k_flash_backward_scratch(int T, int heads, int hd, int kept);
 /* The result of wf_k_attention_backward (same a and operands) the
  * FlashAttention-2 way: the forward is recomputed (output and log-sum-exp
  * into scratch), then per 64 keys of a KV head dK and dV collect in

@@ -18,7 +18,6 @@
 
 #define CUBLAS_WS_BYTES ((size_t)32 << 20) /* what cuBLAS suggests for Hopper */
 #define ATTN_SCRATCH_CAP ((size_t)512 << 20)
-#define RESERVE_BYTES ((size_t)256 << 20) /* for the CUDA libraries' own allocations */
 /* Kernels count tokens in int; budgets up to PLAN_BUDGET are planned in
  * size_t without overflow, so that a budget too big for the device is
  * reported as such (WF_ENOMEM) before the kernels' limit (WF_EINVAL). */
@@ -173,14 +172,15 @@ static int check_plan(const wf_cuda_model *cm, size_t weights, size_t acts, wf_e
     if (rc)
         return rc;
     size_t need = weights + acts + CUBLAS_WS_BYTES;
-    if (need + RESERVE_BYTES <= free_b)
+    if (need + WF_CU_RESERVE_BYTES <= free_b)
         return 0;
     return wf_error_set(err, WF_ENOMEM,
                         "model does not fit device %d: needs %.1f MiB (weights %.1f MiB + "
                         "activations %.1f MiB for a token budget of %zu + %.0f MiB reserve) but "
                         "%.1f MiB of %.1f MiB are free",
-                        cm->device, mib(need + RESERVE_BYTES), mib(weights), mib(acts), cm->budget,
-                        mib(RESERVE_BYTES + CUBLAS_WS_BYTES), mib(free_b), mib(total_b));
+                        cm->device, mib(need + WF_CU_RESERVE_BYTES), mib(weights), mib(acts),
+                        cm->budget, mib(WF_CU_RESERVE_BYTES + CUBLAS_WS_BYTES), mib(free_b),
+                        mib(total_b));
 }
 
 static int alloc_host(wf_cuda_model *cm, wf_error *err)
@@ -192,6 +192,18 @@ static int alloc_host(wf_cuda_model *cm, wf_error *err)
         (rc = WF_CU(cudaMallocHost((void **)&cm->h_logits, B * WF_TF_HEAD_OUT * sizeof(float)))))
         return rc;
     return 0;
+}
+
+/* WF_CUDA_FLASH=forward (the flash forward, the cuBLAS backward) or off
+ * (cuBLAS only) narrows what the device allows, so that the checks can run
+ * the paths of a GPU with less shared memory on one with enough. */
+static void flash_override(wf_cuda_model *cm)
+{
+    const char *v = getenv("WF_CUDA_FLASH");
+    if (v && strcmp(v, "off") == 0)
+        cm->flash_fwd = 0;
+    if (v && (strcmp(v, "off") == 0 || strcmp(v, "forward") == 0))
+        cm->flash_bwd = 0;
 }
 
 /* Whether this build's kernels run on the device at all (a build for
@@ -221,6 +233,7 @@ static int probe_device(wf_cuda_model *cm, wf_error *err)
     int hd = (int)cm->d.hd;
     cm->flash_fwd = wf_k_flash_supported(hd) && wf_k_flash_forward_smem(hd) <= (size_t)smem;
     cm->flash_bwd = cm->flash_fwd && wf_k_flash_backward_smem(hd) <= (size_t)smem;
+    flash_override(cm);
     return 0;
 }
 

@@ -7,9 +7,11 @@
  * kvd) [qk_norm only] + 2 qd + 4 inter [gate|up] + 2 inter + 8 [rstd] + 4
  * heads [flash lse] + 2 rank per LoRA target) + the backward scratch, about
  * B * (14 h + 4 max(qd, inter) + 2 qd + 2 max(qkvd, 2 inter) + 2 rank + 4
- * max_in [dropout only] + 24) + the attention backward's (flash: B * (6 qd
- * + 8 heads)) + 4 n_params. Qwen3-0.6B (LoRA rank 16 on every projection)
- * stores about 48 KiB per token and layer: 21 GiB at B = 16384.
+ * max_in [dropout only] + 24) + the attention backward's scratch (flash: B
+ * * (4 qd + 4 heads); the cuBLAS path's otherwise, capped as the scoring
+ * forward's) + 4 n_params. Qwen3-0.6B (LoRA rank 16 on every projection)
+ * stores about 48 KiB per token and layer: 21 GiB at B = 16384. The
+ * engine's AdamW moments (8 n_params) are counted beside it.
  *
  * B starts at the model's token budget and is halved while the plan does
  * not fit the free memory, down to the longest sequence: a smaller B costs
@@ -19,8 +21,6 @@
 #include <string.h>
 
 #include "driver.cuh"
-
-#define RESERVE_BYTES ((size_t)256 << 20)
 
 static void lay_out_layer(const wf_cuda_model *cm, const wf_cuda_adapter *ca, size_t B, size_t l,
                           wf_cu_arena *a, wf_cu_acts *x)
@@ -51,7 +51,7 @@ static size_t attention_bytes(const wf_cuda_model *cm, size_t B)
 {
     const wf_cu_dims *d = &cm->d;
     if (cm->flash_bwd)
-        return wf_k_flash_backward_scratch((int)B, (int)d->heads, (int)d->hd);
+        return wf_k_flash_backward_scratch((int)B, (int)d->heads, (int)d->hd, 1);
     return wf_cu_attention_scratch(cm, cm->max_len < B ? cm->max_len : B);
 }
 
@@ -94,10 +94,11 @@ static void lay_out(const wf_cuda_model *cm, const wf_cuda_adapter *ca, wf_cu_ar
 }
 
 /* The largest packed-batch size (the budget, halved at each try, down to
- * the longest sequence) whose plan fits the free memory, in tr->budget and
- * tr->bytes; WF_ENOMEM with the smallest plan's size when none does. */
-static int choose_budget(const wf_cuda_model *cm, const wf_cuda_adapter *ca, wf_cu_train *tr,
-                         wf_error *err)
+ * the longest sequence) whose plan, with extra bytes beside it, fits the
+ * free memory, in tr->budget and tr->bytes; WF_ENOMEM with the smallest
+ * plan's size when none does. */
+static int choose_budget(const wf_cuda_model *cm, const wf_cuda_adapter *ca, size_t extra,
+                         wf_cu_train *tr, wf_error *err)
 {
     size_t free_b = 0, total_b = 0;
     int rc = WF_CU(cudaMemGetInfo(&free_b, &total_b));
@@ -108,28 +109,31 @@ static int choose_budget(const wf_cuda_model *cm, const wf_cuda_adapter *ca, wf_
         wf_cu_arena a = {NULL, 0};
         lay_out(cm, ca, &a, tr);
         tr->bytes = a.used;
-        if (tr->bytes + RESERVE_BYTES <= free_b)
+        if (tr->bytes + extra + WF_CU_RESERVE_BYTES <= free_b)
             return 0;
         if (tr->budget <= floor)
             break;
     }
     return wf_error_set(err, WF_ENOMEM,
                         "training does not fit device %d: needs %.1f MiB (activations of %zu "
-                        "layers for packed batches of %zu tokens, the longest sequence, + %.0f "
-                        "MiB reserve) but %.1f MiB of %.1f MiB are free; lower model.max_len",
-                        cm->device, (double)(tr->bytes + RESERVE_BYTES) / 1048576.0, cm->d.layers,
-                        tr->budget, (double)RESERVE_BYTES / 1048576.0, (double)free_b / 1048576.0,
+                        "layers for packed batches of %zu tokens, the fewest it tries, + %.1f MiB "
+                        "of optimiser state + %.0f MiB reserve) but %.1f MiB of %.1f MiB are "
+                        "free; lower model.max_len or the LoRA rank",
+                        cm->device, (double)(tr->bytes + extra + WF_CU_RESERVE_BYTES) / 1048576.0,
+                        cm->d.layers, tr->budget, (double)extra / 1048576.0,
+                        (double)WF_CU_RESERVE_BYTES / 1048576.0, (double)free_b / 1048576.0,
                         (double)total_b / 1048576.0);
 }
 
-int wf_cu_train_new(wf_cuda_model *cm, const wf_cuda_adapter *ca, wf_cu_train *tr, wf_error *err)
+int wf_cu_train_new(wf_cuda_model *cm, const wf_cuda_adapter *ca, size_t extra, wf_cu_train *tr,
+                    wf_error *err)
 {
     memset(tr, 0, sizeof *tr);
     tr->acts = (wf_cu_acts *)calloc(cm->d.layers, sizeof *tr->acts);
     if (!tr->acts)
         return wf_error_set(err, WF_ENOMEM, "out of memory");
     int rc;
-    if ((rc = choose_budget(cm, ca, tr, err)) ||
+    if ((rc = choose_budget(cm, ca, extra, tr, err)) ||
         (rc = WF_CU(cudaMalloc((void **)&tr->mem, tr->bytes))) ||
         (rc = WF_CU(cudaMallocHost((void **)&tr->h_loss, tr->budget * sizeof(double)))) ||
         (rc = WF_CU(cudaMallocHost((void **)&tr->h_labels, tr->budget * sizeof(int32_t))))) {

@@ -21,6 +21,17 @@ static bool is_flash(int path)
     return path == PATH_FLASH || path == PATH_FLASH_KEPT;
 }
 
+/* Whether the flash paths run at head width hd here: the width, and the
+ * device's shared memory for the backward's block (sm_86/sm_89 lack it at
+ * 128), as the driver decides. */
+static bool flash_runs(int hd)
+{
+    int smem = 0;
+    if (cudaDeviceGetAttribute(&smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, 0) != cudaSuccess)
+        return false;
+    return wf_k_flash_supported(hd) && wf_k_flash_backward_smem(hd) <= (size_t)smem;
+}
+
 /* flash_kept's lse sits after the backward's own scratch. */
 static size_t lse_bytes(int path, const wf_k_attn *a, int T)
 {
@@ -31,7 +42,8 @@ static size_t lse_bytes(int path, const wf_k_attn *a, int T)
 static size_t path_scratch(int path, const wf_k_attn *a, int T, int longest)
 {
     if (is_flash(path))
-        return wf_k_flash_backward_scratch(T, a->heads, a->hd) + lse_bytes(path, a, T);
+        return wf_k_flash_backward_scratch(T, a->heads, a->hd, path == PATH_FLASH_KEPT) +
+               lse_bytes(path, a, T);
     if (path == PATH_CUBLAS_MIN)
         return wf_k_attention_scratch_min(a->heads, a->kv_heads, a->hd, longest);
     return wf_k_attention_scratch_bytes(a->heads, a->kv_heads, a->hd, longest, (size_t)1 << 31);
@@ -147,7 +159,7 @@ static void check_attention(int heads, int kv, int hd, const std::vector<int> &l
     static const char *const outs[4] = {"attention", "attention_backward.dq",
                                         "attention_backward.dk", "attention_backward.dv"};
     for (int path = 0; path < PATHS; path++) {
-        if (is_flash(path) && !wf_k_flash_supported(hd))
+        if (is_flash(path) && !flash_runs(hd))
             continue;
         wf_k_attn a = c.shape();
         dev<char> scr(path_scratch(path, &a, c.T, c.longest));
@@ -200,7 +212,7 @@ static void time_attention(int heads, int kv, int hd, const std::vector<int> &le
     static const char *const outs[4] = {"flash_vs_cublas", "flash_vs_cublas.dq",
                                         "flash_vs_cublas.dk", "flash_vs_cublas.dv"};
     for (int path : {PATH_CUBLAS, PATH_FLASH, PATH_FLASH_KEPT}) {
-        if (is_flash(path) && !wf_k_flash_supported(hd))
+        if (is_flash(path) && !flash_runs(hd))
             continue;
         wf_k_attn a = c.shape();
         dev<char> scr(path_scratch(path, &a, c.T, c.longest));

@@ -9,6 +9,8 @@
  * scoring-only model holds (INFO), which includes nothing for training.
  *
  * usage: check_plan [SEED]   (default: the clock; printed either way) */
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,17 +25,20 @@
 #define BUDGET 8192
 #define MAX_LEN 512
 #define NSEQ 40
+#define FULL (BUDGET / MAX_LEN + 1)
 /* store.cu's reserve, left free beyond a training plan */
 #define RESERVE ((size_t)256 << 20)
-/* for the adapter's upload and AdamW's moments, made around the plan */
+/* for the adapter's upload, made before the plan, and rounding */
 #define SLACK ((size_t)16 << 20)
 /* what check_refused leaves beyond the reserve: less than a plan for the
  * longest sequence alone (about 14 MiB here) */
 #define SHORT ((size_t)4 << 20)
 /* Packing changes the products' shapes, hence cuBLAS's summation order,
  * and the flash backward's dQ atomics vary from run to run: the two runs
- * agree to fp32 rounding carried through bf16, not bit for bit. */
-#define TOL_LOSS 1e-4
+ * agree to fp32 rounding carried through bf16, not bit for bit (bounds not
+ * yet calibrated on a GPU; a wrong mask or a lost batch moves the loss and
+ * the step by far more). */
+#define TOL_LOSS 2e-3
 #define TOL_STEP 2e-2
 
 static const tiny_spec SPEC = {
@@ -47,13 +52,14 @@ typedef struct batch {
     wf_tf_batch b;
 } batch;
 
-/* NSEQ random sequences of 1 .. MAX_LEN tokens, more than BUDGET in all, so
- * that even the full budget packs them into two batches. */
+/* NSEQ sequences: FULL of MAX_LEN tokens (more than BUDGET together, so
+ * that even the full budget packs them into two batches), then random
+ * lengths of 1 .. MAX_LEN. */
 static int make_batch(batch *bt, uint64_t *rng)
 {
     size_t total = 0;
     for (int i = 0; i < NSEQ; i++)
-        total += bt->lens[i] = i == 0 ? MAX_LEN : 1 + (size_t)((gc_uniform(rng) + 1.0) * 255.5);
+        total += bt->lens[i] = i < FULL ? MAX_LEN : 1 + (size_t)((gc_uniform(rng) + 1.0) * 255.5);
     if (!(bt->ids = malloc(total * sizeof *bt->ids)))
         return -1;
     for (size_t i = 0; i < total; i++)
@@ -193,6 +199,10 @@ static int setup(uint64_t seed, wf_tf_model **m, wf_cuda_model **cm, wf_tf_adapt
     if ((rc = tiny_load(&spec, MAX_LEN, m, err)) ||
         (rc = wf_tf_adapter_new(*m, &lo, WF_HEAD_CORAL, seed, ad, err)))
         return rc;
+    /* B away from zero, so that the logits and the loss go through the
+     * dropped-out adapter inputs too */
+    for (size_t i = 0; i < (*ad)->n_params; i++)
+        (*ad)->params[i] += (float)(0.02 * gc_uniform(&rng));
     if (make_batch(bt, &rng))
         return wf_error_set(err, WF_ENOMEM, "out of memory");
     cudaMemGetInfo(&free0, &total);

@@ -11,6 +11,7 @@
 #      paths, against the CPU reference;
 #   b. check_model: whole tiny models' logits, gradients and engine steps;
 #      check_plan: training in smaller packed batches when memory is short;
+#      both again with WF_CUDA_FLASH=forward (flash forward, cuBLAS backward);
 #   c. the oracle: transformers' Qwen3ForSequenceClassification against our
 #      tokenizer, CPU and CUDA logits (oracle.py make, check_oracle), and
 #      PEFT loading our adapters (oracle.py peft); then, on the oracle's
@@ -191,6 +192,12 @@ step_checks() {
     set_prog check_attention && run_step check_attention check_kernels 90 "${prog[@]}"
     set_prog check_model && run_step check_model check_model 150 "${prog[@]}"
     set_prog check_plan && run_step check_plan check_model 60 "${prog[@]}"
+    # The paths of a GPU whose shared memory takes the flash forward but not
+    # its backward (sm_86/sm_89 at head width 128).
+    set_prog check_model &&
+        run_step check_model_flash_fwd check_model 60 env WF_CUDA_FLASH=forward "${prog[@]}"
+    set_prog check_plan &&
+        run_step check_plan_flash_fwd check_model 60 env WF_CUDA_FLASH=forward "${prog[@]}"
 }
 
 step_oracle() {
