@@ -158,9 +158,12 @@ int wf_pipeline_restore_turn(wf_pipeline *p, const char *state, size_t len, wf_e
 /* After the last restore: closes restored snapshot conversations. */
 void wf_pipeline_restore_done(wf_pipeline *p);
 
-/* Per-stage report, as text or as one JSON object. elapsed_s for throughput. */
+/* Per-stage report, as text or as one JSON object. elapsed_s for throughput.
+ * extra: more members for the JSON object, as `"key":value` text (the
+ * caller's own counts), or NULL. */
 void wf_pipeline_report_text(const wf_pipeline_stats *s, double elapsed_s, wf_strbuf *out);
-void wf_pipeline_report_json(const wf_pipeline_stats *s, double elapsed_s, wf_strbuf *out);
+void wf_pipeline_report_json(const wf_pipeline_stats *s, double elapsed_s, const char *extra,
+                             wf_strbuf *out);
 
 /* Prometheus collector over a pipeline's stats (ctx = the stats). */
 void wf_pipeline_stats_collect(void *ctx, wf_strbuf *out);

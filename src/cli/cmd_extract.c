@@ -1,6 +1,7 @@
 /* `wildfeed extract`: the offline pipeline over JSONL files, writing
  * WildFB-compatible samples (each id once, as the daemon's store keeps
  * them: extract_sink.h) and a per-stage report. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,8 @@ static const char usage[] =
     "  Reads JSONL (FILE '-' is stdin; .gz is read too), writes one WildFB JSON line\n"
     "  per sample to OUT (stdout by default), in id order once the input ends, and a\n"
     "  per-stage report (stdout when -o is given, else stderr). A sample seen again\n"
-    "  is written once; explicit feedback replaces an implicit label.\n";
+    "  is written once; explicit feedback replaces an implicit label. The samples\n"
+    "  wait in a temporary store under $TMPDIR (default /tmp) until the end.\n";
 
 typedef struct extract_opts {
     const char **inputs;
@@ -54,6 +56,28 @@ static int parse_args(int argc, char **argv, extract_opts *o)
     return o->n_inputs ? 0 : -1;
 }
 
+/* Set by SIGINT and SIGTERM: the run stops at the next record and removes
+ * its temporary store, as after any failure. */
+static volatile sig_atomic_t g_stop;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+/* SIGPIPE is ignored so that a reader going away (`| head`) fails the
+ * write, which ends the run through the same cleanup. */
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -68,6 +92,8 @@ static int run_reader(wf_pipeline *p, wf_line_reader *r, wf_error *err)
     size_t len;
     int rc;
     while ((rc = wf_line_reader_next(r, &line, &len, err)) > 0) {
+        if (g_stop)
+            return wf_error_set(err, WF_ESTATE, "interrupted: nothing written");
         if (rc == WF_LINE_TOO_LONG) {
             wf_pipeline_reject(p, WF_BAD_TOO_LARGE, len);
             continue;
@@ -94,25 +120,26 @@ static int run_pipeline(wf_pipeline *p, wf_inputs *in, wf_error *err)
     return wf_pipeline_finish(p, err);
 }
 
-/* What the sink did with the samples the pipeline made. */
-static void log_written(const wf_extract_sink *sink, size_t written)
+/* The report, with what the sink did with the samples the pipeline made
+ * (written: lines out; replaced and kept_earlier: samples of an id seen
+ * before). */
+static void print_report(const wf_pipeline *p, const extract_opts *o, const wf_extract_sink *sink,
+                         size_t written, double elapsed)
 {
-    char n[24], replaced[24], kept[24];
-    snprintf(n, sizeof n, "%zu", written);
-    snprintf(replaced, sizeof replaced, "%zu", sink->puts[WF_STORE_REPLACED]);
-    snprintf(kept, sizeof kept, "%zu", sink->puts[WF_STORE_KEPT]);
-    wf_log(WF_LOG_INFO, "samples written", "written", n, "replaced", replaced, "kept_earlier", kept,
-           NULL);
-}
-
-static void print_report(const wf_pipeline *p, const extract_opts *o, double elapsed)
-{
+    size_t replaced = sink->puts[WF_STORE_REPLACED], kept = sink->puts[WF_STORE_KEPT];
     wf_strbuf report;
     wf_strbuf_init(&report);
-    if (o->json_report)
-        wf_pipeline_report_json(wf_pipeline_get_stats(p), elapsed, &report);
-    else
+    if (o->json_report) {
+        char extra[160];
+        snprintf(extra, sizeof extra,
+                 "\"written\":{\"samples\":%zu,\"replaced\":%zu,\"kept_earlier\":%zu}", written,
+                 replaced, kept);
+        wf_pipeline_report_json(wf_pipeline_get_stats(p), elapsed, extra, &report);
+    } else {
         wf_pipeline_report_text(wf_pipeline_get_stats(p), elapsed, &report);
+        wf_strbuf_printf(&report, "written\n  %-26s %12zu\n  %-26s %12zu\n  %-26s %12zu\n",
+                         "samples", written, "replaced", replaced, "kept_earlier", kept);
+    }
     fprintf(o->output ? stdout : stderr, "%s\n", report.data ? report.data : "");
     wf_strbuf_free(&report);
 }
@@ -129,15 +156,18 @@ static int run(wf_config *cfg, const extract_opts *o, wf_inputs *in, wf_extract_
     if (rc == 0)
         rc = run_pipeline(p, in, err);
     double elapsed = now_s() - t0;
-    if (rc == 0 && (rc = wf_extract_sink_write(sink, out, &written, err)) == 0) {
-        log_written(sink, written);
-        print_report(p, o, elapsed);
-    }
+    if (rc == 0 && (rc = wf_extract_sink_write(sink, out, &written, err)) < 0 && ferror(out))
+        rc = wf_error_set(err, WF_EIO, "writing the samples to %s failed",
+                          o->output ? o->output : "stdout");
+    if (rc == 0)
+        print_report(p, o, sink, written, elapsed);
     wf_pipeline_free(p);
     wf_judge_free(judge);
     return rc;
 }
 
+/* The temporary store comes first, so that a run that cannot have one
+ * leaves OUT as it was. */
 static int extract(wf_config *cfg, const extract_opts *o)
 {
     wf_error err;
@@ -145,20 +175,22 @@ static int extract(wf_config *cfg, const extract_opts *o)
     size_t max_line = (size_t)wf_config_int(cfg, "input.max_record_bytes");
     if (wf_inputs_open(&in, o->inputs, o->n_inputs, max_line) < 0)
         return 1;
-    FILE *out = stdout;
-    if (o->output && !(out = fopen(o->output, "w"))) {
-        fprintf(stderr, "wildfeed: cannot write '%s'\n", o->output);
+    wf_extract_sink sink;
+    if (wf_extract_sink_open(&sink, &err) < 0) {
+        fprintf(stderr, "wildfeed: %s\n", err.msg);
         wf_inputs_close(&in);
         return 1;
     }
-    wf_extract_sink sink;
-    int status = 0;
-    if (wf_extract_sink_open(&sink, &err) < 0 || run(cfg, o, &in, &sink, out, &err) < 0) {
+    FILE *out = stdout;
+    int status = 1;
+    if (o->output && !(out = fopen(o->output, "w")))
+        fprintf(stderr, "wildfeed: cannot write '%s'\n", o->output);
+    else if (run(cfg, o, &in, &sink, out, &err) < 0)
         fprintf(stderr, "wildfeed: %s\n", err.msg);
-        status = 1;
-    }
+    else
+        status = 0;
     wf_extract_sink_close(&sink);
-    if ((out != stdout ? fclose(out) : fflush(out)) != 0 && status == 0) {
+    if (out && (out != stdout ? fclose(out) : fflush(out)) != 0 && status == 0) {
         fprintf(stderr, "wildfeed: writing '%s' failed\n", o->output ? o->output : "stdout");
         status = 1;
     }
@@ -179,10 +211,12 @@ int wf_cmd_extract(int argc, char **argv)
         wf_error err;
         char judge_set[64];
         snprintf(judge_set, sizeof judge_set, "judge.kind=%s", o.judge ? o.judge : "");
-        if (o.judge && wf_config_set(cfg, judge_set, &err) < 0)
+        if (o.judge && wf_config_set(cfg, judge_set, &err) < 0) {
             fprintf(stderr, "wildfeed: %s\n", err.msg);
-        else
+        } else {
+            install_signals();
             status = extract(cfg, &o);
+        }
     }
     free(o.inputs);
     wf_config_free(cfg);

@@ -3,6 +3,7 @@
  * without fsync, in large batches. */
 #include "cli/extract_sink.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -36,9 +37,11 @@ int wf_extract_sink_open(wf_extract_sink *s, wf_error *err)
     int n = snprintf(s->dir, sizeof s->dir, "%s/wildfeed-extract.XXXXXX", tmp);
     if (n < 0 || (size_t)n >= sizeof s->dir || !mkdtemp(s->dir)) {
         s->dir[0] = '\0';
-        return wf_error_set(err, WF_EIO, "cannot make a temporary directory under %s", tmp);
+        return wf_error_set(
+            err, WF_EIO, "cannot make a temporary directory under %s (TMPDIR): %s", tmp,
+            n < 0 || (size_t)n >= sizeof s->dir ? "path too long" : strerror(errno));
     }
-    char path[sizeof s->dir + 16];
+    char path[sizeof s->dir + 32];
     store_path(s, "", path, sizeof path);
     wf_store_options o;
     wf_store_options_default(&o, path);
@@ -68,7 +71,7 @@ void wf_extract_sink_close(wf_extract_sink *s)
     if (!s->dir[0])
         return;
     static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
-    char path[sizeof s->dir + 16];
+    char path[sizeof s->dir + 32];
     for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
         store_path(s, suffixes[i], path, sizeof path);
         unlink(path);

@@ -124,7 +124,9 @@ int wf_daemon_stop(wf_daemon *d, int clean)
     wf_serving_stop(&d->serving);
     for (int i = 0; i < 3; i++)
         wf_metrics_unregister(d->metrics[i]);
-    /* After a failed commit nothing in flight can finish: no wait for it. */
+    /* After a failure nothing in flight can finish (no commit follows): no
+     * wait for it. Dead letters still in flight are abandoned with their
+     * offsets, and sent again when their messages are replayed. */
     if (wf_source_close(d->src, d->failed ? 0 : d->drain_deadline_ms, &err) < 0)
         wf_log(WF_LOG_WARN, "source closed with work in flight", "error", err.msg, NULL);
     d->src = NULL;

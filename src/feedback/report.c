@@ -130,7 +130,8 @@ void wf_pipeline_report_text(const wf_pipeline_stats *s, double elapsed_s, wf_st
     wf_strbuf_printf(out, "  %-26s %12.2f\n", "MB/s", (double)s->bytes / 1e6 / secs);
 }
 
-void wf_pipeline_report_json(const wf_pipeline_stats *s, double elapsed_s, wf_strbuf *out)
+void wf_pipeline_report_json(const wf_pipeline_stats *s, double elapsed_s, const char *extra,
+                             wf_strbuf *out)
 {
     wf_strbuf_putc(out, '{');
     for (size_t i = 0; i < N_SCALARS; i++)
@@ -147,9 +148,12 @@ void wf_pipeline_report_json(const wf_pipeline_stats *s, double elapsed_s, wf_st
     double secs = elapsed_s > 0 ? elapsed_s : 1e-9;
     wf_strbuf_printf(out,
                      "\"throughput\":{\"seconds\":%.3f,\"records_per_s\":%.0f,"
-                     "\"candidates_per_s\":%.0f,\"mb_per_s\":%.2f}}",
+                     "\"candidates_per_s\":%.0f,\"mb_per_s\":%.2f}",
                      elapsed_s, (double)s->records / secs, (double)s->candidates / secs,
                      (double)s->bytes / 1e6 / secs);
+    if (extra)
+        wf_strbuf_printf(out, ",%s", extra);
+    wf_strbuf_putc(out, '}');
 }
 
 void wf_pipeline_stats_collect(void *ctx, wf_strbuf *out)

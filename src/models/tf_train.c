@@ -96,7 +96,6 @@ static int loop_opts(const wf_train_opts *o, wf_tf_train_opts *t, wf_error *err)
     return 0;
 }
 
-/* The engine runs where the base lives: on its GPU copy when it has one. */
 /* The GPU's training plan, at WARN when the budget's activations did not
  * fit and training runs in smaller packed batches (slower, same result). */
 static void log_plan(const wf_tfb_base *b, const wf_tf_engine *e)
@@ -115,6 +114,7 @@ static void log_plan(const wf_tfb_base *b, const wf_tf_engine *e)
            "batch_tokens", t, "token_budget", budget, "activations_mib", mib, NULL);
 }
 
+/* The engine runs where the base lives: on its GPU copy when it has one. */
 static int make_engine(void *arg, wf_tf_adapter *ad, const wf_tf_optim_opts *o, wf_tf_engine *out,
                        wf_error *err)
 {

@@ -2,7 +2,8 @@
 # `wildfeed extract` end to end on a fixture: the exact samples, the exact
 # per-stage report (throughput aside), the same result from stdin, from a
 # gzip file, split over two files and read twice, explicit feedback
-# replacing an implicit label, and the exit statuses.
+# replacing an implicit label, the temporary store's cleanup, and the exit
+# statuses.
 set -euo pipefail
 source "$(dirname "$0")/lib.bash"
 fx="$WF_FIXTURES/extract"
@@ -34,11 +35,49 @@ check "two files" diff "$fx/expected.jsonl" "$tmp/split.jsonl"
 # the implicit label (written once, explicit, label 1).
 "$WF_BIN" extract -i "$fx/input.jsonl" "$fx/input.jsonl" -o "$tmp/twice.jsonl" > /dev/null 2>&1
 check "replay written once" diff "$fx/expected.jsonl" "$tmp/twice.jsonl"
-"$WF_BIN" extract -i "$fx/explicit_after.jsonl" -o "$tmp/explicit.jsonl" > /dev/null 2> "$tmp/log"
+"$WF_BIN" extract -i "$fx/explicit_after.jsonl" -o "$tmp/explicit.jsonl" --report json \
+    > "$tmp/explicit.report"
 check "explicit replaces: one line" test "$(wc -l < "$tmp/explicit.jsonl")" -eq 1
 check "explicit replaces: label" grep -q '"id":"c1_turn0".*"label":1,"annotation":1,"source":"explicit"' \
     "$tmp/explicit.jsonl"
-check "explicit replaces: counted" grep -q 'written=1 replaced=1 kept_earlier=0' "$tmp/log"
+check "explicit replaces: counted" \
+    grep -q '"written":{"samples":1,"replaced":1,"kept_earlier":0}}$' "$tmp/explicit.report"
+
+# The temporary store lives under $TMPDIR and is gone after a run that
+# succeeded, one that could not open OUT and one stopped by SIGTERM; a
+# TMPDIR that cannot take it fails the run before OUT is touched.
+mkdir "$tmp/t"
+TMPDIR="$tmp/t" "$WF_BIN" extract -i "$fx/input.jsonl" -o "$tmp/t.jsonl" > /dev/null 2>&1
+check "temporary store removed" test -z "$(ls -A "$tmp/t")"
+st=0
+TMPDIR="$tmp/t" "$WF_BIN" extract -i "$fx/input.jsonl" -o "$tmp/no/dir/out.jsonl" \
+    > /dev/null 2>&1 || st=$?
+check "OUT not writable: status 1" test "$st" -eq 1
+check "OUT not writable: temporary store removed" test -z "$(ls -A "$tmp/t")"
+echo keep > "$tmp/kept.jsonl"
+st=0
+TMPDIR="$tmp/none" "$WF_BIN" extract -i "$fx/input.jsonl" -o "$tmp/kept.jsonl" \
+    > /dev/null 2> "$tmp/err" || st=$?
+check "TMPDIR unusable: status 1" test "$st" -eq 1
+check "TMPDIR unusable: named" grep -qF "$tmp/none" "$tmp/err"
+check "TMPDIR unusable: OUT untouched" grep -qx keep "$tmp/kept.jsonl"
+mkfifo "$tmp/fifo"
+TMPDIR="$tmp/t" "$WF_BIN" extract -i "$tmp/fifo" -o "$tmp/term.jsonl" > /dev/null 2>&1 &
+pid=$!
+exec 4> "$tmp/fifo"
+head -n 8 "$fx/input.jsonl" >&4
+for _ in $(seq 100); do [ -n "$(ls -A "$tmp/t")" ] && break; sleep 0.05; done
+kill -TERM "$pid"
+sleep 0.2
+# A read that the signal did not interrupt finds one more record (or, when
+# it did, the run is gone and this write fails).
+tail -n 1 "$fx/input.jsonl" >&4 2> /dev/null || true
+exec 4>&-
+st=0
+wait "$pid" || st=$?
+check "SIGTERM: status 1" test "$st" -eq 1
+check "SIGTERM: nothing written" test ! -s "$tmp/term.jsonl"
+check "SIGTERM: temporary store removed" test -z "$(ls -A "$tmp/t")"
 
 # A record over the size limit is counted, the run goes on.
 "$WF_BIN" extract -i "$fx/input.jsonl" -o "$tmp/small.jsonl" --report json \

@@ -102,16 +102,25 @@ wf_produce() {
 # model registry beside its store; the trainer is off (these tests are about
 # ingest, and a training run would only compete for the CPU).
 wf_daemon_start() {
-    local name=$1 store=$2 topic=$3
-    shift 3
-    "$WF_BIN" run --set "kafka.bootstrap.servers=$BOOT" --set kafka.auto.offset.reset=earliest \
-        --set "kafka.group.id=${WF_GROUP:-wf-it}" --set "source.topics=$topic" \
-        --set "store.path=$store" --set store.commit_interval_ms=200 \
-        --set kafka.session.timeout.ms=3500 --set kafka.heartbeat.interval.ms=500 \
-        --set server.listen=127.0.0.1:0 --set "model.dir=$store.models" --set train.enabled=false \
-        --set log.level=info "$@" >>"$WF_TMP/$name.log" 2>&1 &
+    local name=$1
+    shift
+    wf_daemon_args "$@"
+    "$WF_BIN" run "${WF_DAEMON_ARGS[@]}" >>"$WF_TMP/$name.log" 2>&1 &
     DAEMON_PID=$!
     WF_PIDS+=("$DAEMON_PID")
+}
+
+# wf_daemon_args STORE TOPIC [--set k=v]...: wf_daemon_start's arguments to
+# `wildfeed run`, in WF_DAEMON_ARGS, for a test that runs it otherwise.
+wf_daemon_args() {
+    local store=$1 topic=$2
+    shift 2
+    WF_DAEMON_ARGS=(--set "kafka.bootstrap.servers=$BOOT" --set kafka.auto.offset.reset=earliest
+        --set "kafka.group.id=${WF_GROUP:-wf-it}" --set "source.topics=$topic"
+        --set "store.path=$store" --set store.commit_interval_ms=200
+        --set kafka.session.timeout.ms=3500 --set kafka.heartbeat.interval.ms=500
+        --set server.listen=127.0.0.1:0 --set "model.dir=$store.models" --set train.enabled=false
+        --set log.level=info "$@")
 }
 
 # wf_assignments NAME: how many times the daemon(s) logging to NAME.log got
@@ -156,9 +165,11 @@ wf_export() {
     "$WF_BIN" export --set "store.path=$1" 2>>"$WF_TMP/export.log"
 }
 
-# wf_triples: WildFB JSONL on stdin -> "id label source" per line, the last
-# sample of each id that the store would keep (explicit outranks refusal,
-# which outranks the rest; an equal rank replaces), sorted by id.
+# wf_triples: WildFB JSONL on stdin -> "id label source" per line, sorted by
+# id, one per id: where the input joins several stores' exports (a consumer
+# group's members) an id may come more than once, and the one kept is the
+# one a single store would keep (explicit outranks refusal, which outranks
+# the rest; an equal rank replaces).
 wf_triples() {
     sed -E 's/^\{"id":"([^"]*)".*,"label":([0-9]),"annotation":[0-9],"source":"([a-z]+)".*$/\1 \2 \3/' |
         awk '

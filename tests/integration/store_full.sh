@@ -59,15 +59,12 @@ echo "phase A: $(wc -l <"$WF_TMP/a.jsonl") events, $want_a samples;" \
 run_limited() {
     local name=$1 db=$2 limit_kb=$3
     set +e
+    # A long drain deadline: a failed daemon must not wait it out.
+    wf_daemon_args "$db" chat "${batch[@]}" --set source.drain_deadline_ms=30000
     (
         trap '' XFSZ
         ulimit -f "$limit_kb"
-        exec timeout 60 "$WF_BIN" run --set "kafka.bootstrap.servers=$BOOT" \
-            --set kafka.auto.offset.reset=earliest --set "kafka.group.id=${WF_GROUP:-wf-it}" \
-            --set source.topics=chat --set "store.path=$db" --set store.commit_interval_ms=200 \
-            --set kafka.session.timeout.ms=3500 --set kafka.heartbeat.interval.ms=500 \
-            --set server.listen=127.0.0.1:0 --set "model.dir=$db.models" \
-            --set train.enabled=false --set log.level=info "${batch[@]}"
+        exec timeout 60 "$WF_BIN" run "${WF_DAEMON_ARGS[@]}"
     ) 2>&1 | cat >>"$WF_TMP/$name.log"
     RUN_STATUS=${PIPESTATUS[0]}
     set -e
@@ -94,7 +91,10 @@ echo "phase A: $want_a samples in $((size / 1024)) KiB; phase B runs with files 
 wf_produce chat conversation_id "$WF_TMP/b.jsonl"
 start=$SECONDS
 run_limited full "$store" "$limit_kb"
-echo "the limited run exited with status $RUN_STATUS after $((SECONDS - start)) s"
+took=$((SECONDS - start))
+echo "the limited run exited with status $RUN_STATUS after $took s"
+[ "$took" -lt 20 ] ||
+    wf_fail "the failed daemon took $took s to exit: it waited for messages that cannot finish"
 if [ "$RUN_STATUS" -eq 0 ] || [ "$RUN_STATUS" -eq 124 ] || [ "$RUN_STATUS" -gt 128 ]; then
     wf_fail "the limited run exited with status $RUN_STATUS, expected an error exit (1)"
 fi
