@@ -133,6 +133,12 @@ struct wf_cuda_model {
     struct wf_cuda_adapter *base; /* no LoRA, the model's own head */
 };
 
+/* The widths of configuration c. */
+void wf_cu_dims_of(const wf_tf_config *c, wf_cu_dims *d);
+/* The bytes of cm's weights and scoring buffers (cm's configuration,
+ * dimensions, budget, max_len and flash flags set), as wf_cuda_model_new
+ * plans them; nothing is allocated. */
+void wf_cu_plan_model(wf_cuda_model *cm, size_t *weights, size_t *scoring);
 /* Scratch bytes of the cuBLAS attention path for sequences up to longest
  * tokens, forward or backward. */
 size_t wf_cu_attention_scratch(const wf_cuda_model *cm, size_t longest);
@@ -242,6 +248,13 @@ typedef struct wf_cu_train {
     int32_t *h_labels;       /* pinned [B] */
 } wf_cu_train;
 
+/* The plan for the largest packed batch (the model's token budget, halved
+ * at each try, down to the longest sequence) whose bytes, with extra bytes
+ * beside them and the reserve, fit free_b: 1 with tr->budget and tr->bytes
+ * set; 0 when none does (tr then holds the smallest plan). tr->acts must
+ * hold cm's layers; nothing is allocated. */
+int wf_cu_train_fit(const wf_cuda_model *cm, const wf_cuda_adapter *ca, size_t extra, size_t free_b,
+                    wf_cu_train *tr);
 /* Allocates tr for ca on cm, for packed batches of the model's token
  * budget or, where their activations and extra bytes (what the caller
  * allocates next, e.g. optimiser state) do not fit the free memory, of

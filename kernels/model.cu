@@ -30,7 +30,7 @@ static double mib(size_t bytes)
     return (double)bytes / (1024.0 * 1024.0);
 }
 
-static void dims_of(const wf_tf_config *c, wf_cu_dims *d)
+void wf_cu_dims_of(const wf_tf_config *c, wf_cu_dims *d)
 {
     d->h = (size_t)c->hidden;
     d->hd = (size_t)c->head_dim;
@@ -197,13 +197,16 @@ static int alloc_host(wf_cuda_model *cm, wf_error *err)
 /* WF_CUDA_FLASH=forward (the flash forward, the cuBLAS backward) or off
  * (cuBLAS only) narrows what the device allows, so that the checks can run
  * the paths of a GPU with less shared memory on one with enough. */
-static void flash_override(wf_cuda_model *cm)
+static int flash_override(wf_cuda_model *cm, wf_error *err)
 {
     const char *v = getenv("WF_CUDA_FLASH");
-    if (v && strcmp(v, "off") == 0)
-        cm->flash_fwd = 0;
-    if (v && (strcmp(v, "off") == 0 || strcmp(v, "forward") == 0))
-        cm->flash_bwd = 0;
+    if (!v || !*v || strcmp(v, "on") == 0)
+        return 0;
+    if (strcmp(v, "off") != 0 && strcmp(v, "forward") != 0)
+        return wf_error_set(err, WF_EINVAL, "WF_CUDA_FLASH=%s: want on, forward or off", v);
+    cm->flash_fwd = cm->flash_fwd && strcmp(v, "forward") == 0;
+    cm->flash_bwd = 0;
+    return 0;
 }
 
 /* Whether this build's kernels run on the device at all (a build for
@@ -233,8 +236,7 @@ static int probe_device(wf_cuda_model *cm, wf_error *err)
     int hd = (int)cm->d.hd;
     cm->flash_fwd = wf_k_flash_supported(hd) && wf_k_flash_forward_smem(hd) <= (size_t)smem;
     cm->flash_bwd = cm->flash_fwd && wf_k_flash_backward_smem(hd) <= (size_t)smem;
-    flash_override(cm);
-    return 0;
+    return flash_override(cm, err);
 }
 
 static int open_device(wf_cuda_model *cm, wf_error *err)
@@ -252,24 +254,31 @@ static int open_device(wf_cuda_model *cm, wf_error *err)
 }
 
 /* Plans, checks and allocates every device buffer, then uploads. */
-static int build(wf_cuda_model *cm, const wf_tf_model *m, wf_error *err)
+void wf_cu_plan_model(wf_cuda_model *cm, size_t *weights, size_t *scoring)
 {
     wf_cu_arena wa = {NULL, 0}, fa = {NULL, 0};
     lay_out_weights(cm, &wa);
     lay_out_fwd(cm, &fa);
+    *weights = wa.used;
+    *scoring = fa.used;
+}
+
+static int build(wf_cuda_model *cm, const wf_tf_model *m, wf_error *err)
+{
+    size_t weights, scoring;
+    wf_cu_plan_model(cm, &weights, &scoring);
     int rc;
-    if ((rc = check_plan(cm, wa.used, fa.used, err)))
+    if ((rc = check_plan(cm, weights, scoring, err)))
         return rc;
     if (cm->budget > MAX_BUDGET)
         return wf_error_set(err, WF_EINVAL, "token budget %zu is over %zu", cm->budget, MAX_BUDGET);
-    if ((rc = WF_CU(cudaMalloc((void **)&cm->weights, wa.used))) ||
-        (rc = WF_CU(cudaMalloc((void **)&cm->scratch, fa.used))) ||
+    if ((rc = WF_CU(cudaMalloc((void **)&cm->weights, weights))) ||
+        (rc = WF_CU(cudaMalloc((void **)&cm->scratch, scoring))) ||
         (rc = WF_CU(cudaMalloc(&cm->blas_ws, CUBLAS_WS_BYTES))) ||
         (rc = WF_CUBLAS(cublasSetWorkspace(cm->blas, cm->blas_ws, CUBLAS_WS_BYTES))) ||
         (rc = alloc_host(cm, err)))
         return rc;
-    wa = {cm->weights, 0};
-    fa = {cm->scratch, 0};
+    wf_cu_arena wa = {cm->weights, 0}, fa = {cm->scratch, 0};
     lay_out_weights(cm, &wa);
     lay_out_fwd(cm, &fa);
     /* cudaMemcpy from pageable memory may return before its DMA ends, and
@@ -307,7 +316,7 @@ extern "C" int wf_cuda_model_new(const wf_tf_model *m, const wf_cuda_opts *o, wf
         return wf_error_set(err, WF_ENOMEM, "out of memory");
     }
     cm->cfg = m->cfg;
-    dims_of(&m->cfg, &cm->d);
+    wf_cu_dims_of(&m->cfg, &cm->d);
     cm->max_len = m->max_len;
     cm->budget = budget;
     cm->device = o->device;

@@ -87,3 +87,10 @@ void wf_cuda_engine_plan(const wf_tf_engine *e, size_t *tokens, size_t *bytes)
     *tokens = 0;
     *bytes = 0;
 }
+
+int wf_cuda_plan(const wf_cuda_plan_in *in, wf_cuda_plan_out *out, wf_error *err)
+{
+    (void)in;
+    *out = (wf_cuda_plan_out){0};
+    return no_cuda(err);
+}

@@ -10,8 +10,10 @@
  * max_in [dropout only] + 24) + the attention backward's scratch (flash: B
  * * (4 qd + 4 heads); the cuBLAS path's otherwise, capped as the scoring
  * forward's) + 4 n_params. Qwen3-0.6B (LoRA rank 16 on every projection)
- * stores about 48 KiB per token and layer: 21 GiB at B = 16384. The
- * engine's AdamW moments (8 n_params) are counted beside it.
+ * stores about 48 KiB per token and layer, and the backward's scratch is
+ * about 72 KiB per token: 22 GiB at B = 16384 (test_kernels_plan checks
+ * these figures). The engine's AdamW moments (8 n_params) are counted
+ * beside it.
  *
  * B starts at the model's token budget and is halved while the plan does
  * not fit the free memory, down to the longest sequence: a smaller B costs
@@ -93,27 +95,30 @@ static void lay_out(const wf_cuda_model *cm, const wf_cuda_adapter *ca, wf_cu_ar
     tr->sumsq = wf_carve<double>(a, 1);
 }
 
-/* The largest packed-batch size (the budget, halved at each try, down to
- * the longest sequence) whose plan, with extra bytes beside it, fits the
- * free memory, in tr->budget and tr->bytes; WF_ENOMEM with the smallest
- * plan's size when none does. */
-static int choose_budget(const wf_cuda_model *cm, const wf_cuda_adapter *ca, size_t extra,
-                         wf_cu_train *tr, wf_error *err)
+int wf_cu_train_fit(const wf_cuda_model *cm, const wf_cuda_adapter *ca, size_t extra, size_t free_b,
+                    wf_cu_train *tr)
 {
-    size_t free_b = 0, total_b = 0;
-    int rc = WF_CU(cudaMemGetInfo(&free_b, &total_b));
-    if (rc)
-        return rc;
     size_t floor = max2(cm->max_len < cm->budget ? cm->max_len : cm->budget, 1);
     for (tr->budget = cm->budget;; tr->budget = max2(tr->budget / 2, floor)) {
         wf_cu_arena a = {NULL, 0};
         lay_out(cm, ca, &a, tr);
         tr->bytes = a.used;
         if (tr->bytes + extra + WF_CU_RESERVE_BYTES <= free_b)
-            return 0;
+            return 1;
         if (tr->budget <= floor)
-            break;
+            return 0;
     }
+}
+
+/* wf_cu_train_fit against the device's free memory; WF_ENOMEM with the
+ * smallest plan's size when nothing fits. */
+static int choose_budget(const wf_cuda_model *cm, const wf_cuda_adapter *ca, size_t extra,
+                         wf_cu_train *tr, wf_error *err)
+{
+    size_t free_b = 0, total_b = 0;
+    int rc = WF_CU(cudaMemGetInfo(&free_b, &total_b));
+    if (rc || wf_cu_train_fit(cm, ca, extra, free_b, tr))
+        return rc;
     return wf_error_set(err, WF_ENOMEM,
                         "training does not fit device %d: needs %.1f MiB (activations of %zu "
                         "layers for packed batches of %zu tokens, the fewest it tries, + %.1f MiB "

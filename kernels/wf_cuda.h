@@ -38,6 +38,30 @@ typedef struct wf_cuda_opts {
     size_t token_budget;
 } wf_cuda_opts;
 
+/* The device memory plan of a model, worked out on the host without a
+ * device: what wf_cuda_model_new and a training engine would allocate for
+ * it. For sizing, and for the tests of the plan (CI has no GPU). */
+typedef struct wf_cuda_plan_in {
+    const wf_tf_config *cfg;
+    size_t max_len, token_budget; /* as wf_cuda_model_new takes them */
+    int lora_rank;                /* of the trained adapters */
+    unsigned lora_targets;        /* bit set of wf_tf_proj */
+    float lora_dropout;
+    int flash_fwd, flash_bwd; /* the attention paths the device allows */
+    size_t free_bytes;        /* the device's free memory when training starts */
+} wf_cuda_plan_in;
+
+typedef struct wf_cuda_plan_out {
+    size_t weights, scoring; /* wf_cuda_model_new's allocations */
+    size_t adapter;          /* the trained adapter's values, mirror and scoring buffer */
+    size_t optimizer;        /* AdamW's moments */
+    size_t train_tokens;     /* tokens per packed training batch; 0 when none fits */
+    size_t train_bytes;      /* the training store at train_tokens (or at the fewest tried) */
+} wf_cuda_plan_out;
+
+/* Fills out for in; WF_ESTATE in a build without CUDA. */
+int wf_cuda_plan(const wf_cuda_plan_in *in, wf_cuda_plan_out *out, wf_error *err);
+
 /* The base model on the device. Owned by its creator (wf_cuda_model_free,
  * after every adapter and engine made from it). Calls on one model are
  * serialised by its own lock, so it may be shared by threads. */

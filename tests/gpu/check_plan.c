@@ -26,7 +26,7 @@
 #define MAX_LEN 512
 #define NSEQ 40
 #define FULL (BUDGET / MAX_LEN + 1)
-/* store.cu's reserve, left free beyond a training plan */
+/* driver.cuh's WF_CU_RESERVE_BYTES, left free beyond a training plan */
 #define RESERVE ((size_t)256 << 20)
 /* for the adapter's upload, made before the plan, and rounding */
 #define SLACK ((size_t)16 << 20)

@@ -195,7 +195,7 @@ step_checks() {
     # The paths of a GPU whose shared memory takes the flash forward but not
     # its backward (sm_86/sm_89 at head width 128).
     set_prog check_model &&
-        run_step check_model_flash_fwd check_model 60 env WF_CUDA_FLASH=forward "${prog[@]}"
+        run_step check_model_flash_fwd check_model 150 env WF_CUDA_FLASH=forward "${prog[@]}"
     set_prog check_plan &&
         run_step check_plan_flash_fwd check_model 60 env WF_CUDA_FLASH=forward "${prog[@]}"
 }
