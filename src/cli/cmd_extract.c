@@ -1,16 +1,19 @@
 /* `wildfeed extract`: the offline pipeline over JSONL files, writing
  * WildFB-compatible samples (each id once, as the daemon's store keeps
  * them: extract_sink.h) and a per-stage report. */
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "cli/extract_sink.h"
 #include "cli/inputs.h"
-#include "wildfeed/log.h"
 #include "wildfeed/pipeline.h"
 
 static const char usage[] =
@@ -56,8 +59,9 @@ static int parse_args(int argc, char **argv, extract_opts *o)
     return o->n_inputs ? 0 : -1;
 }
 
-/* Set by SIGINT and SIGTERM: the run stops at the next record and removes
- * its temporary store, as after any failure. */
+/* Set by SIGINT and SIGTERM: the run stops at the next record, or when the
+ * judge's work in hand is done, and removes its temporary store, as after
+ * any failure. A second signal ends the process at once. */
 static volatile sig_atomic_t g_stop;
 
 static void on_stop(int sig)
@@ -73,6 +77,7 @@ static void install_signals(void)
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop;
+    sa.sa_flags = SA_RESETHAND;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
@@ -85,29 +90,33 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Feeds one reader to the end; a full judge is pumped until it takes more. */
+static int interrupted(wf_error *err)
+{
+    return wf_error_set(err, WF_ESTATE, "interrupted: nothing written");
+}
+
+/* Feeds one reader to the end; a full judge is pumped until it takes more.
+ * A read the signal cut short is the interruption, not a read error. */
 static int run_reader(wf_pipeline *p, wf_line_reader *r, wf_error *err)
 {
     const char *line;
     size_t len;
     int rc;
-    while ((rc = wf_line_reader_next(r, &line, &len, err)) > 0) {
-        if (g_stop)
-            return wf_error_set(err, WF_ESTATE, "interrupted: nothing written");
+    while ((rc = wf_line_reader_next(r, &line, &len, err)) > 0 && !g_stop) {
         if (rc == WF_LINE_TOO_LONG) {
             wf_pipeline_reject(p, WF_BAD_TOO_LARGE, len);
             continue;
         }
         int64_t now = (int64_t)time(NULL);
-        while ((rc = wf_pipeline_feed(p, line, len, now, NULL, err)) == WF_EAGAIN)
+        while ((rc = wf_pipeline_feed(p, line, len, now, NULL, err)) == WF_EAGAIN && !g_stop)
             if ((rc = wf_pipeline_pump(p, 10, err)) < 0)
                 return rc;
-        if (rc < 0 && rc != WF_EPARSE)
+        if (rc < 0 && rc != WF_EPARSE && rc != WF_EAGAIN)
             return rc;
         if ((rc = wf_pipeline_pump(p, 0, err)) < 0)
             return rc;
     }
-    return rc;
+    return g_stop ? interrupted(err) : rc;
 }
 
 static int run_pipeline(wf_pipeline *p, wf_inputs *in, wf_error *err)
@@ -117,7 +126,8 @@ static int run_pipeline(wf_pipeline *p, wf_inputs *in, wf_error *err)
         if (rc < 0)
             return rc;
     }
-    return wf_pipeline_finish(p, err);
+    int rc = wf_pipeline_finish(p, err);
+    return rc == 0 && g_stop ? interrupted(err) : rc;
 }
 
 /* The report, with what the sink did with the samples the pipeline made
@@ -144,6 +154,25 @@ static void print_report(const wf_pipeline *p, const extract_opts *o, const wf_e
     wf_strbuf_free(&report);
 }
 
+/* OUT opened without truncating it, so that a run that fails leaves it as
+ * it was; empty_out empties it just before the samples are written. */
+static FILE *open_out(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (fd >= 0 && !f)
+        close(fd);
+    return f;
+}
+
+/* Only a regular file is emptied: a FIFO or a device is written as it is. */
+static int empty_out(FILE *out)
+{
+    struct stat st;
+    int fd = fileno(out);
+    return fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? ftruncate(fd, 0) : 0;
+}
+
 /* The pipeline over every input into the sink, then the samples to out. */
 static int run(wf_config *cfg, const extract_opts *o, wf_inputs *in, wf_extract_sink *sink,
                FILE *out, wf_error *err)
@@ -156,9 +185,11 @@ static int run(wf_config *cfg, const extract_opts *o, wf_inputs *in, wf_extract_
     if (rc == 0)
         rc = run_pipeline(p, in, err);
     double elapsed = now_s() - t0;
+    const char *name = o->output ? o->output : "stdout";
+    if (rc == 0 && o->output && empty_out(out) != 0)
+        rc = wf_error_set(err, WF_EIO, "cannot empty '%s': %s", name, strerror(errno));
     if (rc == 0 && (rc = wf_extract_sink_write(sink, out, &written, err)) < 0 && ferror(out))
-        rc = wf_error_set(err, WF_EIO, "writing the samples to %s failed",
-                          o->output ? o->output : "stdout");
+        rc = wf_error_set(err, WF_EIO, "writing the samples to %s failed", name);
     if (rc == 0)
         print_report(p, o, sink, written, elapsed);
     wf_pipeline_free(p);
@@ -166,8 +197,6 @@ static int run(wf_config *cfg, const extract_opts *o, wf_inputs *in, wf_extract_
     return rc;
 }
 
-/* The temporary store comes first, so that a run that cannot have one
- * leaves OUT as it was. */
 static int extract(wf_config *cfg, const extract_opts *o)
 {
     wf_error err;
@@ -183,14 +212,15 @@ static int extract(wf_config *cfg, const extract_opts *o)
     }
     FILE *out = stdout;
     int status = 1;
-    if (o->output && !(out = fopen(o->output, "w")))
-        fprintf(stderr, "wildfeed: cannot write '%s'\n", o->output);
+    if (o->output && !(out = open_out(o->output)))
+        fprintf(stderr, "wildfeed: cannot write '%s': %s\n", o->output, strerror(errno));
     else if (run(cfg, o, &in, &sink, out, &err) < 0)
         fprintf(stderr, "wildfeed: %s\n", err.msg);
     else
         status = 0;
     wf_extract_sink_close(&sink);
-    if (out && (out != stdout ? fclose(out) : fflush(out)) != 0 && status == 0) {
+    /* With -o the report went to stdout: its write counts too. */
+    if (((out && out != stdout && fclose(out) != 0) || fflush(stdout) != 0) && status == 0) {
         fprintf(stderr, "wildfeed: writing '%s' failed\n", o->output ? o->output : "stdout");
         status = 1;
     }

@@ -13,8 +13,9 @@ trap 'rm -rf "$tmp"' EXIT
 for tool in dpkg-query readelf ldd cc; do
     if ! command -v "$tool" >/dev/null 2>&1; then
         echo "skipped: $tool not installed"
-        echo "0 passed, 0 failed, 1 skipped"
-        exit 0
+        skipped=1
+        cli_finish
+        exit
     fi
 done
 

@@ -44,8 +44,8 @@ check "explicit replaces: counted" \
     grep -q '"written":{"samples":1,"replaced":1,"kept_earlier":0}}$' "$tmp/explicit.report"
 
 # The temporary store lives under $TMPDIR and is gone after a run that
-# succeeded, one that could not open OUT and one stopped by SIGTERM; a
-# TMPDIR that cannot take it fails the run before OUT is touched.
+# succeeded, one that could not open OUT and one stopped by SIGTERM; a run
+# that fails (no TMPDIR for the store, a signal) leaves OUT as it was.
 mkdir "$tmp/t"
 TMPDIR="$tmp/t" "$WF_BIN" extract -i "$fx/input.jsonl" -o "$tmp/t.jsonl" > /dev/null 2>&1
 check "temporary store removed" test -z "$(ls -A "$tmp/t")"
@@ -62,7 +62,11 @@ check "TMPDIR unusable: status 1" test "$st" -eq 1
 check "TMPDIR unusable: named" grep -qF "$tmp/none" "$tmp/err"
 check "TMPDIR unusable: OUT untouched" grep -qx keep "$tmp/kept.jsonl"
 mkfifo "$tmp/fifo"
-TMPDIR="$tmp/t" "$WF_BIN" extract -i "$tmp/fifo" -o "$tmp/term.jsonl" > /dev/null 2>&1 &
+echo keep > "$tmp/term.jsonl"
+# --foreground: timeout passes the signal on once, to extract alone (a second
+# one would end it at once, by design).
+TMPDIR="$tmp/t" timeout --foreground 60 "$WF_BIN" extract -i "$tmp/fifo" -o "$tmp/term.jsonl" \
+    > /dev/null 2> "$tmp/term.err" &
 pid=$!
 exec 4> "$tmp/fifo"
 head -n 8 "$fx/input.jsonl" >&4
@@ -76,7 +80,8 @@ exec 4>&-
 st=0
 wait "$pid" || st=$?
 check "SIGTERM: status 1" test "$st" -eq 1
-check "SIGTERM: nothing written" test ! -s "$tmp/term.jsonl"
+check "SIGTERM: said" grep -q "wildfeed: interrupted: nothing written" "$tmp/term.err"
+check "SIGTERM: OUT as it was" grep -qx keep "$tmp/term.jsonl"
 check "SIGTERM: temporary store removed" test -z "$(ls -A "$tmp/t")"
 
 # A record over the size limit is counted, the run goes on.
