@@ -74,23 +74,24 @@ static wf_cuda_adapter *alloc_host(wf_cuda_model *cm)
     return ca;
 }
 
+void wf_cu_adapter_lay_out(const wf_cuda_model *cm, wf_cuda_adapter *ca, wf_cu_arena *a)
+{
+    size_t un = any_lora(ca, cm->d.layers) ? cm->budget * (size_t)ca->rank : 0;
+    ca->p32 = wf_carve<float>(a, ca->n_params);
+    ca->p16 = wf_carve<wf_bf16>(a, ca->n_params);
+    ca->u = wf_carve<wf_bf16>(a, un);
+}
+
 /* The device memory for ca's values, their mirror and the scoring u. */
 static int alloc_device(wf_cuda_model *cm, wf_cuda_adapter *ca, wf_error *err)
 {
-    size_t un = any_lora(ca, cm->d.layers) ? cm->budget * (size_t)ca->rank : 0;
     wf_cu_arena a = {NULL, 0};
-    for (int pass = 0; pass < 2; pass++) {
-        ca->p32 = wf_carve<float>(&a, ca->n_params);
-        ca->p16 = wf_carve<wf_bf16>(&a, ca->n_params);
-        ca->u = wf_carve<wf_bf16>(&a, un);
-        if (pass == 0) {
-            int rc = WF_CU(cudaMalloc(&ca->mem, a.used));
-            if (rc)
-                return rc;
-            a.base = (char *)ca->mem;
-            a.used = 0;
-        }
-    }
+    wf_cu_adapter_lay_out(cm, ca, &a);
+    int rc = WF_CU(cudaMalloc(&ca->mem, a.used));
+    if (rc)
+        return rc;
+    a = {(char *)ca->mem, 0};
+    wf_cu_adapter_lay_out(cm, ca, &a);
     return 0;
 }
 

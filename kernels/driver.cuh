@@ -72,6 +72,8 @@ template <typename T> T *wf_carve(wf_cu_arena *a, size_t n)
 /* Device memory every plan leaves free, for the CUDA libraries' own
  * allocations. */
 #define WF_CU_RESERVE_BYTES ((size_t)256 << 20)
+/* cuBLAS's workspace, what it suggests for Hopper. */
+#define WF_CU_CUBLAS_WS_BYTES ((size_t)32 << 20)
 
 /* The widths the driver uses, from the configuration. */
 typedef struct wf_cu_dims {
@@ -173,6 +175,10 @@ struct wf_cuda_adapter {
 /* The base model's head as an adapter (no LoRA), from the host model. */
 int wf_cu_adapter_base(wf_cuda_model *cm, const wf_tf_model *m, wf_cuda_adapter **out,
                        wf_error *err);
+/* Lays out ca's device values, their bf16 mirror and the scoring forward's
+ * A products (counting when a->base is NULL); ca's layout (lora, rank,
+ * n_params) set. */
+void wf_cu_adapter_lay_out(const wf_cuda_model *cm, wf_cuda_adapter *ca, wf_cu_arena *a);
 /* Uploads without taking the lock (the caller holds it). */
 int wf_cu_adapter_new(wf_cuda_model *cm, const wf_tf_adapter *ad, wf_cuda_adapter **out,
                       wf_error *err);

@@ -16,7 +16,6 @@
 
 #include "driver.cuh"
 
-#define CUBLAS_WS_BYTES ((size_t)32 << 20) /* what cuBLAS suggests for Hopper */
 #define ATTN_SCRATCH_CAP ((size_t)512 << 20)
 /* Kernels count tokens in int; budgets up to PLAN_BUDGET are planned in
  * size_t without overflow, so that a budget too big for the device is
@@ -171,7 +170,7 @@ static int check_plan(const wf_cuda_model *cm, size_t weights, size_t acts, wf_e
     int rc = WF_CU(cudaMemGetInfo(&free_b, &total_b));
     if (rc)
         return rc;
-    size_t need = weights + acts + CUBLAS_WS_BYTES;
+    size_t need = weights + acts + WF_CU_CUBLAS_WS_BYTES;
     if (need + WF_CU_RESERVE_BYTES <= free_b)
         return 0;
     return wf_error_set(err, WF_ENOMEM,
@@ -179,7 +178,7 @@ static int check_plan(const wf_cuda_model *cm, size_t weights, size_t acts, wf_e
                         "activations %.1f MiB for a token budget of %zu + %.0f MiB reserve) but "
                         "%.1f MiB of %.1f MiB are free",
                         cm->device, mib(need + WF_CU_RESERVE_BYTES), mib(weights), mib(acts),
-                        cm->budget, mib(WF_CU_RESERVE_BYTES + CUBLAS_WS_BYTES), mib(free_b),
+                        cm->budget, mib(WF_CU_RESERVE_BYTES + WF_CU_CUBLAS_WS_BYTES), mib(free_b),
                         mib(total_b));
 }
 
@@ -253,7 +252,6 @@ static int open_device(wf_cuda_model *cm, wf_error *err)
     return 0;
 }
 
-/* Plans, checks and allocates every device buffer, then uploads. */
 void wf_cu_plan_model(wf_cuda_model *cm, size_t *weights, size_t *scoring)
 {
     wf_cu_arena wa = {NULL, 0}, fa = {NULL, 0};
@@ -263,6 +261,7 @@ void wf_cu_plan_model(wf_cuda_model *cm, size_t *weights, size_t *scoring)
     *scoring = fa.used;
 }
 
+/* Plans, checks and allocates every device buffer, then uploads. */
 static int build(wf_cuda_model *cm, const wf_tf_model *m, wf_error *err)
 {
     size_t weights, scoring;
@@ -274,8 +273,8 @@ static int build(wf_cuda_model *cm, const wf_tf_model *m, wf_error *err)
         return wf_error_set(err, WF_EINVAL, "token budget %zu is over %zu", cm->budget, MAX_BUDGET);
     if ((rc = WF_CU(cudaMalloc((void **)&cm->weights, weights))) ||
         (rc = WF_CU(cudaMalloc((void **)&cm->scratch, scoring))) ||
-        (rc = WF_CU(cudaMalloc(&cm->blas_ws, CUBLAS_WS_BYTES))) ||
-        (rc = WF_CUBLAS(cublasSetWorkspace(cm->blas, cm->blas_ws, CUBLAS_WS_BYTES))) ||
+        (rc = WF_CU(cudaMalloc(&cm->blas_ws, WF_CU_CUBLAS_WS_BYTES))) ||
+        (rc = WF_CUBLAS(cublasSetWorkspace(cm->blas, cm->blas_ws, WF_CU_CUBLAS_WS_BYTES))) ||
         (rc = alloc_host(cm, err)))
         return rc;
     wf_cu_arena wa = {cm->weights, 0}, fa = {cm->scratch, 0};

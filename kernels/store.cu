@@ -10,9 +10,9 @@
  * max_in [dropout only] + 24) + the attention backward's scratch (flash: B
  * * (4 qd + 4 heads); the cuBLAS path's otherwise, capped as the scoring
  * forward's) + 4 n_params. Qwen3-0.6B (LoRA rank 16 on every projection)
- * stores about 48 KiB per token and layer, and the backward's scratch is
- * about 72 KiB per token: 22 GiB at B = 16384 (test_kernels_plan checks
- * these figures). The engine's AdamW moments (8 n_params) are counted
+ * stores 48.3 KiB per token and layer (with its residual), and the
+ * backward's scratch with the last residual takes 66.1 KiB per token: 22.2
+ * GiB at B = 16384 (test_kernels_plan checks these figures). The engine's AdamW moments (8 n_params) are counted
  * beside it.
  *
  * B starts at the model's token budget and is halved while the plan does

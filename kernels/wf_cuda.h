@@ -48,18 +48,21 @@ typedef struct wf_cuda_plan_in {
     unsigned lora_targets;        /* bit set of wf_tf_proj */
     float lora_dropout;
     int flash_fwd, flash_bwd; /* the attention paths the device allows */
-    size_t free_bytes;        /* the device's free memory when training starts */
+    /* The device's free memory when training starts, after the model and
+     * the trained adapter: what training's plan must fit in. */
+    size_t free_bytes;
 } wf_cuda_plan_in;
 
 typedef struct wf_cuda_plan_out {
-    size_t weights, scoring; /* wf_cuda_model_new's allocations */
-    size_t adapter;          /* the trained adapter's values, mirror and scoring buffer */
-    size_t optimizer;        /* AdamW's moments */
-    size_t train_tokens;     /* tokens per packed training batch; 0 when none fits */
-    size_t train_bytes;      /* the training store at train_tokens (or at the fewest tried) */
+    size_t weights, scoring, workspace; /* wf_cuda_model_new's (and the base's tiny head) */
+    size_t adapter;      /* the trained adapter's values, mirror and scoring buffer */
+    size_t optimizer;    /* AdamW's moments */
+    size_t train_tokens; /* tokens per packed training batch; 0 when none fits */
+    size_t train_bytes;  /* the training store at train_tokens (or at the fewest tried) */
 } wf_cuda_plan_out;
 
-/* Fills out for in; WF_ESTATE in a build without CUDA. */
+/* Fills out for in; WF_EINVAL for sizes wf_cuda_model_new or the adapters
+ * refuse, WF_ESTATE in a build without CUDA. */
 int wf_cuda_plan(const wf_cuda_plan_in *in, wf_cuda_plan_out *out, wf_error *err);
 
 /* The base model on the device. Owned by its creator (wf_cuda_model_free,

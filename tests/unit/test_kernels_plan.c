@@ -57,7 +57,8 @@ static void skip_without_cuda(void)
 }
 
 /* docs/operations.md: about 55 KB per token for scoring, about 48 KB per
- * token and layer for training; kernels/store.cu: 22 GiB at 16384 tokens. */
+ * token and layer for training; kernels/store.cu: 48.3 KiB per token and
+ * layer, 66.1 KiB per token of backward scratch. */
 static void test_documented_sizes(void **state)
 {
     (void)state;
@@ -65,19 +66,34 @@ static void test_documented_sizes(void **state)
     wf_tf_config c = qwen3_06b();
     wf_cuda_plan_in in = qwen3_in(&c);
     wf_cuda_plan_out out = plan(&in);
-    /* bf16 embedding and matrices (596 M values), fp32 norms: every buffer a
-     * multiple of the alignment */
-    assert_int_equal(out.weights, (size_t)1192231168);
-    assert_in_range(out.scoring / BUDGET, 55000, 56000);
-    /* each layer's stored activations (48.3 KiB per token), then one set of
-     * backward scratch (about 72 KiB per token) */
-    assert_in_range(out.train_bytes / BUDGET, LAYERS * 48 * 1024, LAYERS * 49 * 1024 + 80 * 1024);
-    assert_in_range(out.train_bytes, 22 * 1024 * MIB, 23 * 1024 * MIB);
+    /* bf16 embedding and matrices, fp32 norms, q/k norms and RoPE
+     * frequencies: every buffer a multiple of the alignment */
+    size_t h = 1024, qd = 2048, kvd = 1024, inter = 3072, hd = 128;
+    size_t matrices = 151936 * h + LAYERS * ((qd + 2 * kvd) * h + h * qd + 3 * inter * h);
+    size_t vectors = LAYERS * (2 * h + 2 * hd) + h + hd / 2;
+    assert_int_equal(out.weights, 2 * matrices + 4 * vectors);
+    assert_int_equal(out.workspace, 32 * MIB);
+    assert_in_range(out.scoring / BUDGET, 55000, 56000); /* 55,332 */
+    /* A layer: residual 4 h, x_mid 4 h, xn1 and xn2 4 h, rstd 8, qkv 2 qkvd,
+     * q/k normed 2 (qd + kvd), attention 2 qd, lse 4 heads, gate|up 4 inter,
+     * act 2 inter, seven A products 2 rank each: 49,448 bytes a token, and
+     * its LoRA values' gradient. */
+    size_t layer = 4 * h + 4 * h + 4 * h + 8 + 2 * (qd + 2 * kvd) + 2 * (qd + kvd) + 2 * qd +
+                   4 * 16 + 4 * inter + 2 * inter + 7 * 2 * 16;
+    assert_int_equal(layer, 49448);
+    size_t lora_layer = 16 * (3072 + 2048 + 2048 + 3072 + 3 * 4096);
+    c.layers = LAYERS - 1;
+    size_t one = out.train_bytes - plan(&in).train_bytes;
+    assert_in_range(one, layer * BUDGET + 4 * lora_layer, layer * BUDGET + 4 * lora_layer + 4096);
+    /* Then one set of backward scratch (dx, dy, dxn, dwide, datt, dproj, du,
+     * dxd, dpooled, dlogits, loss, labels, the flash backward's dQ and
+     * delta) and the last residual: 67,704 bytes a token. */
+    size_t rest = out.train_bytes - LAYERS * one;
+    assert_in_range(rest, (size_t)67704 * BUDGET, (size_t)67704 * BUDGET + 64 * 1024);
     assert_int_equal(out.train_tokens, BUDGET);
     /* AdamW's moments: m and v of each LoRA value (16 (in + out) per
      * projection) and of the head */
-    size_t lora = LAYERS * 16 * (size_t)(3072 + 2048 + 2048 + 3072 + 3 * 4096);
-    assert_int_equal(out.optimizer, 8 * (lora + 3 * 1025));
+    assert_int_equal(out.optimizer, 8 * (LAYERS * lora_layer + 3 * 1025));
 }
 
 /* What each option adds: exactly, but for the 256-byte alignment of each
@@ -156,6 +172,29 @@ static void test_halving(void **state)
     assert_int_equal(plan(&in).train_tokens, 0);
 }
 
+/* Sizes the GPU path refuses are refused. */
+static void test_bad_input(void **state)
+{
+    (void)state;
+    skip_without_cuda();
+    wf_tf_config c = qwen3_06b();
+    wf_cuda_plan_in in = qwen3_in(&c);
+    wf_cuda_plan_out out;
+    wf_error err;
+    in.lora_rank = 0;
+    assert_int_equal(wf_cuda_plan(&in, &out, &err), WF_EINVAL);
+    in = qwen3_in(&c);
+    in.token_budget = ((size_t)1 << 30) + 1;
+    assert_int_equal(wf_cuda_plan(&in, &out, &err), WF_EINVAL);
+    in = qwen3_in(&c);
+    in.lora_targets = 1u << 7;
+    assert_int_equal(wf_cuda_plan(&in, &out, &err), WF_EINVAL);
+    c.layers = 0;
+    in = qwen3_in(&c);
+    assert_int_equal(wf_cuda_plan(&in, &out, &err), WF_EINVAL);
+    assert_int_equal(out.train_bytes, 0);
+}
+
 /* The plan lays the adapter out as adapter.c does (its largest head). */
 static void test_adapter_layout(void **state)
 {
@@ -183,7 +222,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_documented_sizes), cmocka_unit_test(test_option_costs),
         cmocka_unit_test(test_attention_paths),  cmocka_unit_test(test_halving),
-        cmocka_unit_test(test_adapter_layout),
+        cmocka_unit_test(test_bad_input),        cmocka_unit_test(test_adapter_layout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
