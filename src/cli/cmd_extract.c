@@ -61,13 +61,21 @@ static int parse_args(int argc, char **argv, extract_opts *o)
 
 /* Set by SIGINT and SIGTERM: the run stops at the next record, or when the
  * judge's work in hand is done, and removes its temporary store, as after
- * any failure. A second signal ends the process at once. */
+ * any failure. A second signal removes the store and ends the process at
+ * once. Signal handling is this file's only global state. */
 static volatile sig_atomic_t g_stop;
+static const wf_extract_sink *volatile g_sink;
 
 static void on_stop(int sig)
 {
     (void)sig;
-    g_stop = 1;
+    if (!g_stop) {
+        g_stop = 1;
+        return;
+    }
+    if (g_sink)
+        wf_extract_sink_remove(g_sink);
+    _exit(1);
 }
 
 /* SIGPIPE is ignored so that a reader going away (`| head`) fails the
@@ -77,7 +85,6 @@ static void install_signals(void)
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop;
-    sa.sa_flags = SA_RESETHAND;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
@@ -101,8 +108,8 @@ static int run_reader(wf_pipeline *p, wf_line_reader *r, wf_error *err)
 {
     const char *line;
     size_t len;
-    int rc;
-    while ((rc = wf_line_reader_next(r, &line, &len, err)) > 0 && !g_stop) {
+    int rc = 0;
+    while (!g_stop && (rc = wf_line_reader_next(r, &line, &len, err)) > 0) {
         if (rc == WF_LINE_TOO_LONG) {
             wf_pipeline_reject(p, WF_BAD_TOO_LARGE, len);
             continue;
@@ -154,15 +161,35 @@ static void print_report(const wf_pipeline *p, const extract_opts *o, const wf_e
     wf_strbuf_free(&report);
 }
 
-/* OUT opened without truncating it, so that a run that fails leaves it as
- * it was; empty_out empties it just before the samples are written. */
-static FILE *open_out(const char *path)
+/* OUT: opened without truncating it, so that a run that fails leaves it as
+ * it was (or, when this run made it, removes it); empty_out empties it just
+ * before the samples are written. NULL path: stdout. */
+typedef struct out_file {
+    FILE *f;
+    const char *path;
+    int created;
+} out_file;
+
+static int out_open(out_file *o, const char *path)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (fd >= 0 && !f)
+    *o = (out_file){stdout, path, 0};
+    if (!path)
+        return 0;
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd >= 0)
+        o->created = 1;
+    else if (errno == EEXIST)
+        fd = open(path, O_WRONLY | O_CLOEXEC);
+    o->f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (o->f)
+        return 0;
+    int e = errno;
+    if (fd >= 0)
         close(fd);
-    return f;
+    if (o->created)
+        unlink(path);
+    errno = e;
+    return -1;
 }
 
 /* Only a regular file is emptied: a FIFO or a device is written as it is. */
@@ -170,7 +197,18 @@ static int empty_out(FILE *out)
 {
     struct stat st;
     int fd = fileno(out);
-    return fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? ftruncate(fd, 0) : 0;
+    if (fstat(fd, &st) != 0)
+        return -1;
+    return S_ISREG(st.st_mode) ? ftruncate(fd, 0) : 0;
+}
+
+/* Closes OUT; one this run made goes again when the run failed. */
+static int out_close(out_file *o, int failed)
+{
+    int rc = o->path ? fclose(o->f) : 0;
+    if ((failed || rc != 0) && o->created)
+        unlink(o->path);
+    return rc;
 }
 
 /* The pipeline over every input into the sink, then the samples to out. */
@@ -210,18 +248,25 @@ static int extract(wf_config *cfg, const extract_opts *o)
         wf_inputs_close(&in);
         return 1;
     }
-    FILE *out = stdout;
+    g_sink = &sink;
+    out_file out;
     int status = 1;
-    if (o->output && !(out = open_out(o->output)))
+    if (out_open(&out, o->output) < 0)
         fprintf(stderr, "wildfeed: cannot write '%s': %s\n", o->output, strerror(errno));
-    else if (run(cfg, o, &in, &sink, out, &err) < 0)
+    else if (run(cfg, o, &in, &sink, out.f, &err) < 0)
         fprintf(stderr, "wildfeed: %s\n", err.msg);
     else
         status = 0;
+    g_sink = NULL;
     wf_extract_sink_close(&sink);
-    /* With -o the report went to stdout: its write counts too. */
-    if (((out && out != stdout && fclose(out) != 0) || fflush(stdout) != 0) && status == 0) {
-        fprintf(stderr, "wildfeed: writing '%s' failed\n", o->output ? o->output : "stdout");
+    if (out.f && out_close(&out, status != 0) != 0 && status == 0) {
+        fprintf(stderr, "wildfeed: writing '%s' failed\n", o->output);
+        status = 1;
+    }
+    /* stdout holds the samples, or with -o the report */
+    if ((fflush(stdout) != 0 || ferror(stdout)) && status == 0) {
+        fprintf(stderr, "wildfeed: writing the %s to stdout failed\n",
+                o->output ? "report" : "samples");
         status = 1;
     }
     wf_inputs_close(&in);

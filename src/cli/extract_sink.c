@@ -24,10 +24,7 @@ static int put_sample(void *ctx, wf_sample *smp, wf_error *err)
     return wf_store_batch_full(s->store) ? wf_store_commit(s->store, err) : 0;
 }
 
-static void store_path(const wf_extract_sink *s, const char *suffix, char *buf, size_t cap)
-{
-    snprintf(buf, cap, "%s/samples.db%s", s->dir, suffix);
-}
+static const char *const SUFFIXES[WF_EXTRACT_FILES] = {"", "-wal", "-shm", "-journal"};
 
 int wf_extract_sink_open(wf_extract_sink *s, wf_error *err)
 {
@@ -41,10 +38,10 @@ int wf_extract_sink_open(wf_extract_sink *s, wf_error *err)
             err, WF_EIO, "cannot make a temporary directory under %s (TMPDIR): %s", tmp,
             n < 0 || (size_t)n >= sizeof s->dir ? "path too long" : strerror(errno));
     }
-    char path[sizeof s->dir + 32];
-    store_path(s, "", path, sizeof path);
+    for (int i = 0; i < WF_EXTRACT_FILES; i++)
+        snprintf(s->files[i], sizeof s->files[i], "%s/samples.db%s", s->dir, SUFFIXES[i]);
     wf_store_options o;
-    wf_store_options_default(&o, path);
+    wf_store_options_default(&o, s->files[0]);
     o.synchronous = WF_STORE_SYNC_OFF;
     o.batch_max = EXTRACT_BATCH;
     int rc = wf_store_open(&o, &s->store, err);
@@ -64,18 +61,19 @@ int wf_extract_sink_write(wf_extract_sink *s, FILE *out, size_t *n_written, wf_e
     return rc < 0 ? rc : wf_store_export(s->store, out, WF_STORE_ALL, n_written, err);
 }
 
+void wf_extract_sink_remove(const wf_extract_sink *s)
+{
+    if (!s->dir[0])
+        return;
+    for (int i = 0; i < WF_EXTRACT_FILES; i++)
+        unlink(s->files[i]);
+    rmdir(s->dir);
+}
+
 void wf_extract_sink_close(wf_extract_sink *s)
 {
     wf_store_close(s->store);
     s->store = NULL;
-    if (!s->dir[0])
-        return;
-    static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
-    char path[sizeof s->dir + 32];
-    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
-        store_path(s, suffixes[i], path, sizeof path);
-        unlink(path);
-    }
-    rmdir(s->dir);
+    wf_extract_sink_remove(s);
     s->dir[0] = '\0';
 }

@@ -12,10 +12,14 @@
 #include "wildfeed/pipeline.h"
 #include "wildfeed/store.h"
 
+/* The store's file and SQLite's files beside it. */
+#define WF_EXTRACT_FILES 4
+
 typedef struct wf_extract_sink {
-    char dir[4096];  /* the temporary directory holding the store */
-    wf_store *store; /* owned */
-    size_t puts[3];  /* by wf_store_put_result: kept, inserted, replaced */
+    char dir[4096];                          /* the temporary directory holding the store */
+    char files[WF_EXTRACT_FILES][4096 + 32]; /* the files the store may make there */
+    wf_store *store;                         /* owned */
+    size_t puts[3];                          /* by wf_store_put_result: kept, inserted, replaced */
 } wf_extract_sink;
 
 /* Creates the store in a new directory under $TMPDIR (default /tmp). */
@@ -27,5 +31,8 @@ wf_sample_sink wf_extract_sink_of(wf_extract_sink *s);
 int wf_extract_sink_write(wf_extract_sink *s, FILE *out, size_t *n_written, wf_error *err);
 /* Closes the store and removes its files and directory. */
 void wf_extract_sink_close(wf_extract_sink *s);
+/* Removes the files and the directory, the store left open: the last
+ * thing a process that is about to end does (async-signal-safe). */
+void wf_extract_sink_remove(const wf_extract_sink *s);
 
 #endif

@@ -61,6 +61,14 @@ TMPDIR="$tmp/none" "$WF_BIN" extract -i "$fx/input.jsonl" -o "$tmp/kept.jsonl" \
 check "TMPDIR unusable: status 1" test "$st" -eq 1
 check "TMPDIR unusable: named" grep -qF "$tmp/none" "$tmp/err"
 check "TMPDIR unusable: OUT untouched" grep -qx keep "$tmp/kept.jsonl"
+# A gzip file corrupt past its start fails the run once OUT is open.
+cp "$tmp/input.jsonl.gz" "$tmp/bad.gz"
+head -c 60 /dev/zero | dd of="$tmp/bad.gz" bs=1 seek=200 conv=notrunc 2> /dev/null
+st=0
+"$WF_BIN" extract -i "$tmp/bad.gz" -o "$tmp/new.jsonl" > /dev/null 2> "$tmp/err" || st=$?
+check "failed run: status 1" test "$st" -eq 1
+check "failed run: says why" grep -q "bad.gz: read failed" "$tmp/err"
+check "failed run: the OUT it made is gone" test ! -e "$tmp/new.jsonl"
 mkfifo "$tmp/fifo"
 echo keep > "$tmp/term.jsonl"
 # --foreground: timeout passes the signal on once, to extract alone (a second
