@@ -114,11 +114,12 @@ static enum MHD_Result readyz(wf_server *s, struct MHD_Connection *c, wf_serve_r
         wf_strbuf_puts(&out, "{\"ready\":false}");
         return wf_serve_reply(s, c, r->ep, MHD_HTTP_SERVICE_UNAVAILABLE, "application/json", &out);
     }
-    /* A degraded model still answers, slowly: not ready, so that a load
-     * balancer sends the traffic elsewhere and an orchestrator can restart
-     * the process. */
+    /* A degraded model still answers (on the CPU, slowly): ready, with the
+     * reason in the body and wf_model_degraded for alerts. As a sidecar,
+     * wildfeed's readiness is its pod's: a 503 here would take the chat
+     * service beside it out of traffic for a fault that only slows scoring. */
     const char *why = wf_model_degraded(ref->model);
-    wf_strbuf_printf(&out, "{\"ready\":%s,\"model_version\":", why ? "false" : "true");
+    wf_strbuf_puts(&out, "{\"ready\":true,\"model_version\":");
     wf_strbuf_json_string(&out, ref->version, strlen(ref->version));
     if (why) {
         wf_strbuf_puts(&out, ",\"degraded\":");
@@ -126,8 +127,7 @@ static enum MHD_Result readyz(wf_server *s, struct MHD_Connection *c, wf_serve_r
     }
     wf_strbuf_puts(&out, "}");
     wf_model_slot_release(s->slot, ref);
-    return wf_serve_reply(s, c, r->ep, why ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK,
-                          "application/json", &out);
+    return wf_serve_reply(s, c, r->ep, MHD_HTTP_OK, "application/json", &out);
 }
 
 enum MHD_Result wf_serve_probe(wf_server *s, struct MHD_Connection *c, wf_serve_req *r)

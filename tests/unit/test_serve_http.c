@@ -72,12 +72,13 @@ static void probes_and_readiness(void **state)
     expect(port, "GET", "/readyz", NULL, NULL, 200, "{\"ready\":true,\"model_version\":\"v1\"}");
     expect(port, "HEAD", "/healthz", NULL, NULL, 200, "");
     expect(port, "GET", "/healthz", NULL, NULL, 200, "{\"status\":\"ok\"}");
-    /* a model that lost its GPU still scores, but is not ready */
+    /* a model that lost its GPU still scores: ready (a sidecar's readiness is
+     * its pod's), the reason in the body and the gauge */
     const wf_model_ref *ref = wf_model_slot_acquire(slot);
     ((fake_impl *)ref->model->impl)->degraded = "gpu lost: scoring on the CPU";
     wf_model_slot_release(slot, ref);
-    expect(port, "GET", "/readyz", NULL, NULL, 503,
-           "{\"ready\":false,\"model_version\":\"v1\",\"degraded\":\"gpu lost: scoring on the "
+    expect(port, "GET", "/readyz", NULL, NULL, 200,
+           "{\"ready\":true,\"model_version\":\"v1\",\"degraded\":\"gpu lost: scoring on the "
            "CPU\"}");
     expect(port, "POST", "/v1/score", "{\"items\":[{\"query\":\"q\",\"response\":\"x\"}]}", NULL,
            200, NULL);
