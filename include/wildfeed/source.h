@@ -87,13 +87,15 @@ typedef struct wf_source_counters {
     uint64_t pauses;         /* times the source paused */
     uint64_t consumer_errors;
     uint64_t rebalances;
-    uint64_t dlq_produced; /* dead letters confirmed by the broker */
-    uint64_t dlq_failed;   /* failed deliveries (each one retried) */
-    uint64_t dlq_skipped;  /* dead letters without a topic: logged and done */
-    uint64_t in_flight;    /* delivered, not done (gauge) */
-    uint64_t held;         /* fetched while paused, not yet delivered (gauge) */
-    int paused;            /* gauge */
-    int assigned;          /* assigned partitions (gauge) */
+    uint64_t dlq_produced;  /* dead letters confirmed by the broker */
+    uint64_t dlq_failed;    /* failed deliveries (each one retried or given up) */
+    uint64_t dlq_skipped;   /* dead letters without a topic: logged and done */
+    uint64_t dlq_truncated; /* sent cut to WF_DLQ_TRUNCATED_BYTES: too big for the topic */
+    uint64_t dlq_dropped;   /* given up (too big even cut, refused): logged and done */
+    uint64_t in_flight;     /* delivered, not done (gauge) */
+    uint64_t held;          /* fetched while paused, not yet delivered (gauge) */
+    int paused;             /* gauge */
+    int assigned;           /* assigned partitions (gauge) */
 } wf_source_counters;
 
 /* Creates the consumer and subscribes to source.topics; also creates the
@@ -114,13 +116,21 @@ int wf_source_poll(wf_source *s, wf_source_msg *out, int timeout_ms, wf_error *e
  * repeated and stale tags are counted and otherwise ignored. */
 void wf_source_done(wf_source *s, uint64_t tag);
 
+/* A dead letter sent cut to this many bytes (with the header wf-truncated
+ * giving the record's size) when the whole is too big for the topic: it
+ * fits a broker's default message limit, headers included. */
+#define WF_DLQ_TRUNCATED_BYTES 65536
+
 /* Sends m's value (and key) to source.dlq_topic with the headers wf-reason,
  * wf-error, wf-topic, wf-partition, wf-offset. m counts as done only once the
- * broker confirms the delivery; a failed delivery is retried, never marked
- * done. Without a dead-letter topic the message is logged (its content only
- * at debug level), counted and marked done at once. */
-int wf_source_dead_letter(wf_source *s, const wf_source_msg *m, const char *reason,
-                          const char *error_text, wf_error *err);
+ * broker confirms the delivery. A failed delivery is retried, except that a
+ * record too big for the topic goes again cut to WF_DLQ_TRUNCATED_BYTES, and
+ * one whose cut copy is refused too, or that the producer refuses outright,
+ * is logged with the record's origin, counted (dlq_dropped) and marked done,
+ * so that the partition's offset can move on. Without a dead-letter topic the message is
+ * logged (its content only at debug level), counted and marked done at once. */
+void wf_source_dead_letter(wf_source *s, const wf_source_msg *m, const char *reason,
+                           const char *error_text);
 
 /* 1 when source.dlq_topic is set. */
 int wf_source_has_dlq(const wf_source *s);

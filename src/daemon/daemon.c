@@ -35,14 +35,11 @@ static int remember_tag(wf_daemon *d, uint64_t tag)
 }
 
 /* Bad input: dead-lettered (or logged and counted); the source marks it done
- * once the dead letter is confirmed. */
+ * once the dead letter is confirmed, or given up. */
 static int dead_letter(wf_daemon *d, const wf_source_msg *m, wf_bad_reason why,
                        const wf_error *perr)
 {
-    wf_error err;
-    int rc = wf_source_dead_letter(d->src, m, wf_bad_reason_name(why), perr->msg, &err);
-    if (rc < 0)
-        wf_log(WF_LOG_ERROR, "dead letter failed", "error", err.msg, NULL);
+    wf_source_dead_letter(d->src, m, wf_bad_reason_name(why), perr->msg);
     return 0;
 }
 

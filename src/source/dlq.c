@@ -1,6 +1,15 @@
 /* Dead letters: the original bytes go to source.dlq_topic with headers naming
  * the reason and the origin; the source message is done only once the broker
- * has confirmed the copy, so its offset is never stored before. */
+ * has confirmed the copy, so its offset is never stored before.
+ *
+ * A failed delivery is sent again (a topic that refuses writes, for want of
+ * an ACL say, holds its partitions until an operator mends it: the alerts
+ * on dlq_failed and the lag show it). But a record too big for the topic
+ * would never pass, and would hold its partition back for good: it goes
+ * again cut to WF_DLQ_TRUNCATED_BYTES with a wf-truncated header giving its
+ * size, and when even that is refused, or the producer refuses a dead
+ * letter outright, it is given up: logged with the record's origin,
+ * counted, and done. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +41,81 @@ static int worth_logging(uint64_t n)
     return (n & (n - 1)) == 0;
 }
 
+static int too_big(rd_kafka_resp_err_t e)
+{
+    return e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ||
+           e == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE || e == RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE;
+}
+
+/* The value of header name in hdrs as a string, "" when absent. */
+static void header_value(rd_kafka_headers_t *hdrs, const char *name, char *buf, size_t cap)
+{
+    const void *v = NULL;
+    size_t n = 0;
+    buf[0] = '\0';
+    if (hdrs && rd_kafka_header_get_last(hdrs, name, &v, &n) == RD_KAFKA_RESP_ERR_NO_ERROR && v)
+        snprintf(buf, cap, "%.*s", (int)n, (const char *)v);
+}
+
+/* Gives a dead letter up: logged with the record's origin and counted; the
+ * message is done, so its partition moves on. */
+static void give_up(wf_source *s, const char *topic, const char *partition, const char *offset,
+                    rd_kafka_resp_err_t e, uint64_t tag)
+{
+    s->dlq_dropped++;
+    wf_log(WF_LOG_ERROR, "dead letter given up: the bad record is dropped", "err",
+           rd_kafka_err2name(e), "topic", topic, "partition", partition, "offset", offset, NULL);
+    wf_source_done(s, tag);
+}
+
+/* give_up with the origin the dead letter's headers name. */
+static void drop(wf_source *s, rd_kafka_headers_t *hdrs, rd_kafka_resp_err_t e, uint64_t tag)
+{
+    char topic[256], partition[16], offset[24];
+    header_value(hdrs, "wf-topic", topic, sizeof topic);
+    header_value(hdrs, "wf-partition", partition, sizeof partition);
+    header_value(hdrs, "wf-offset", offset, sizeof offset);
+    give_up(s, topic, partition, offset, e, tag);
+}
+
+/* Sends the first WF_DLQ_TRUNCATED_BYTES of a record too big for the topic,
+ * with its size in wf-truncated; hdrs (a copy) is consumed. */
+static rd_kafka_resp_err_t produce_truncated(wf_source *s, const void *key, size_t key_len,
+                                             const void *value, size_t len,
+                                             rd_kafka_headers_t *hdrs, uint64_t tag)
+{
+    char size[24];
+    snprintf(size, sizeof size, "%zu", len);
+    rd_kafka_header_remove(hdrs, "wf-truncated");
+    rd_kafka_header_add(hdrs, "wf-truncated", -1, size, -1);
+    rd_kafka_resp_err_t e = produce(s, key, key_len, value, WF_DLQ_TRUNCATED_BYTES, hdrs, tag);
+    if (e)
+        rd_kafka_headers_destroy(hdrs);
+    else
+        s->dlq_truncated++;
+    return e;
+}
+
+typedef enum retry { RETRY_QUEUED, RETRY_DROPPED, RETRY_FAILED } retry;
+
+/* The next try of a failed delivery: as it was, cut short when it was too
+ * big, or given up. hdrs (a copy) is consumed. */
+static retry send_again(wf_source *s, const void *key, size_t key_len, const void *value,
+                        size_t len, rd_kafka_resp_err_t why, rd_kafka_headers_t *hdrs, uint64_t tag)
+{
+    rd_kafka_resp_err_t e;
+    if (too_big(why) && len > WF_DLQ_TRUNCATED_BYTES) {
+        e = produce_truncated(s, key, key_len, value, len, hdrs, tag);
+    } else if (too_big(why)) { /* already cut short */
+        drop(s, hdrs, why, tag);
+        rd_kafka_headers_destroy(hdrs);
+        return RETRY_DROPPED;
+    } else if ((e = produce(s, key, key_len, value, len, hdrs, tag)) != 0) {
+        rd_kafka_headers_destroy(hdrs);
+    }
+    return e ? RETRY_FAILED : RETRY_QUEUED;
+}
+
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     wf_source *s = opaque;
@@ -45,19 +129,40 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     }
     uint64_t failed = ++s->dlq_failed;
     if (worth_logging(failed))
-        wf_log(WF_LOG_WARN, "dead letter delivery failed; retrying", "err",
-               rd_kafka_err2name(m->err), NULL);
+        wf_log(WF_LOG_WARN, "dead letter delivery failed", "err", rd_kafka_err2name(m->err), NULL);
     rd_kafka_headers_t *hdrs = NULL;
     if (s->closing || rd_kafka_message_headers(m, &hdrs) != 0) {
         s->dlq_pending--; /* not done: the offset stays unstored, replayed next run */
         return;
     }
-    hdrs = rd_kafka_headers_copy(hdrs);
-    if (produce(s, m->key, m->key_len, m->payload, m->len, hdrs, tag) != 0) {
-        rd_kafka_headers_destroy(hdrs);
+    retry r = send_again(s, m->key, m->key_len, m->payload, m->len, m->err,
+                         rd_kafka_headers_copy(hdrs), tag);
+    if (r != RETRY_QUEUED)
         s->dlq_pending--;
+    if (r == RETRY_FAILED)
         wf_log(WF_LOG_ERROR, "dead letter not requeued; its offset stays unstored", NULL);
-    }
+}
+
+/* The producer's message limit (librdkafka's default, 1,000,000 bytes, is
+ * below input.max_record_bytes' default) is raised to hold any record the
+ * source accepts, with its headers, unless kafka.message.max.bytes sets it. */
+static int fit_records(rd_kafka_conf_t *conf, const wf_config *cfg, wf_error *err)
+{
+    char now[32], dflt[32], errstr[256];
+    size_t n = sizeof now, d = sizeof dflt;
+    rd_kafka_conf_t *fresh = rd_kafka_conf_new();
+    int user = rd_kafka_conf_get(conf, "message.max.bytes", now, &n) != RD_KAFKA_CONF_OK ||
+               rd_kafka_conf_get(fresh, "message.max.bytes", dflt, &d) != RD_KAFKA_CONF_OK ||
+               strcmp(now, dflt) != 0;
+    rd_kafka_conf_destroy(fresh);
+    long long want = (long long)wf_config_int(cfg, "input.max_record_bytes") + 65536;
+    if (user || want <= atoll(dflt))
+        return 0;
+    snprintf(now, sizeof now, "%lld", want < 1000000000 ? want : 1000000000);
+    if (rd_kafka_conf_set(conf, "message.max.bytes", now, errstr, sizeof errstr) !=
+        RD_KAFKA_CONF_OK)
+        return wf_error_set(err, WF_EINVAL, "kafka dead-letter producer: %s", errstr);
+    return 0;
 }
 
 int wf_src_dlq_new(wf_source *s, const wf_config *cfg, wf_error *err)
@@ -71,6 +176,8 @@ int wf_src_dlq_new(wf_source *s, const wf_config *cfg, wf_error *err)
         return wf_error_set(err, WF_ENOMEM, "out of memory");
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     int rc = wf_src_conf_fill(conf, cfg, 1, err);
+    if (rc == 0)
+        rc = fit_records(conf, cfg, err);
     if (rc < 0) {
         rd_kafka_conf_destroy(conf);
         return rc;
@@ -115,14 +222,14 @@ static rd_kafka_headers_t *make_headers(const wf_source_msg *m, const char *reas
     return h;
 }
 
-int wf_source_dead_letter(wf_source *s, const wf_source_msg *m, const char *reason,
-                          const char *error_text, wf_error *err)
+void wf_source_dead_letter(wf_source *s, const wf_source_msg *m, const char *reason,
+                           const char *error_text)
 {
     if (!s->producer) {
         log_skipped(m, reason, error_text ? error_text : "");
         s->dlq_skipped++;
         wf_source_done(s, m->tag);
-        return 0;
+        return;
     }
     rd_kafka_headers_t *h = make_headers(m, reason, error_text);
     rd_kafka_resp_err_t e;
@@ -130,13 +237,21 @@ int wf_source_dead_letter(wf_source *s, const wf_source_msg *m, const char *reas
     while ((e = produce(s, m->key, m->key_len, m->value, m->len, h, m->tag)) ==
            RD_KAFKA_RESP_ERR__QUEUE_FULL)
         rd_kafka_poll(s->producer, 100);
+    if (e) { /* refused at once: sending it again as it is cannot help */
+        s->dlq_failed++;
+        if (too_big(e) && m->len > WF_DLQ_TRUNCATED_BYTES)
+            e = produce_truncated(s, m->key, m->key_len, m->value, m->len, h, m->tag);
+        else
+            rd_kafka_headers_destroy(h);
+    }
     if (e) {
-        rd_kafka_headers_destroy(h);
-        return wf_error_set(err, WF_EREMOTE, "dead letter to '%s': %s", s->dlq_topic,
-                            rd_kafka_err2str(e));
+        char partition[16], offset[24];
+        snprintf(partition, sizeof partition, "%" PRId32, m->partition);
+        snprintf(offset, sizeof offset, "%" PRId64, m->offset);
+        give_up(s, m->topic, partition, offset, e, m->tag);
+        return;
     }
     s->dlq_pending++;
-    return 0;
 }
 
 void wf_src_dlq_settle(wf_source *s, int timeout_ms)

@@ -298,6 +298,8 @@ void wf_source_stats(wf_source *s, wf_source_counters *out)
     out->dlq_produced = s->dlq_produced;
     out->dlq_failed = s->dlq_failed;
     out->dlq_skipped = s->dlq_skipped;
+    out->dlq_truncated = s->dlq_truncated;
+    out->dlq_dropped = s->dlq_dropped;
     out->held = s->held_gauge;
     out->paused = s->paused_gauge;
     out->assigned = s->assigned_gauge;

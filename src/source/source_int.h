@@ -31,7 +31,7 @@ struct wf_source {
     _Atomic int closing;
     _Atomic int fatal;
     _Atomic uint64_t consumed, bytes, offsets_stored, pauses, consumer_errors, rebalances;
-    _Atomic uint64_t dlq_produced, dlq_failed, dlq_skipped;
+    _Atomic uint64_t dlq_produced, dlq_failed, dlq_skipped, dlq_truncated, dlq_dropped;
     _Atomic int64_t dlq_pending; /* produced, delivery not yet reported */
     _Atomic size_t held_gauge;
     _Atomic int paused_gauge, assigned_gauge;

@@ -39,6 +39,11 @@ static void totals(const wf_source_counters *c, wf_strbuf *out)
             c->dlq_failed);
     counter(out, "wildfeed_source_dlq_skipped_total",
             "Bad messages logged and dropped (no dead-letter topic).", c->dlq_skipped);
+    counter(out, "wildfeed_source_dlq_truncated_total",
+            "Dead letters sent cut short: the record was too big for the topic.", c->dlq_truncated);
+    counter(out, "wildfeed_source_dlq_dropped_total",
+            "Dead letters given up (too big even cut short, or refused): logged and dropped.",
+            c->dlq_dropped);
     gauge(out, "wildfeed_source_in_flight", "Messages delivered and not done.", c->in_flight);
     gauge(out, "wildfeed_source_held", "Messages fetched while paused, not yet delivered.",
           c->held);

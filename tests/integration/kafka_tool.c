@@ -296,7 +296,8 @@ static int run_produce(int argc, char **argv)
         fprintf(stderr, "wf-kafka_tool: cannot open %s\n", a.file);
         return 1;
     }
-    const char *extra[] = {"linger.ms", "5", NULL};
+    /* Records over librdkafka's default 1,000,000 bytes are test inputs too. */
+    const char *extra[] = {"linger.ms", "5", "message.max.bytes", "16777216", NULL};
     unsigned long failed = 0;
     rd_kafka_t *rk = new_client(RD_KAFKA_PRODUCER, a.bootstrap, extra, &failed);
     if (!rk) {
