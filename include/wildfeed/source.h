@@ -88,10 +88,10 @@ typedef struct wf_source_counters {
     uint64_t consumer_errors;
     uint64_t rebalances;
     uint64_t dlq_produced;  /* dead letters confirmed by the broker */
-    uint64_t dlq_failed;    /* failed deliveries (each one retried or given up) */
+    uint64_t dlq_failed;    /* failed deliveries and refusals (retried, or waiting) */
     uint64_t dlq_skipped;   /* dead letters without a topic: logged and done */
     uint64_t dlq_truncated; /* sent cut to WF_DLQ_TRUNCATED_BYTES: too big for the topic */
-    uint64_t dlq_dropped;   /* given up (too big even cut, refused): logged and done */
+    uint64_t dlq_dropped;   /* given up, too big even cut short: logged and done */
     uint64_t in_flight;     /* delivered, not done (gauge) */
     uint64_t held;          /* fetched while paused, not yet delivered (gauge) */
     int paused;             /* gauge */
@@ -123,12 +123,13 @@ void wf_source_done(wf_source *s, uint64_t tag);
 
 /* Sends m's value (and key) to source.dlq_topic with the headers wf-reason,
  * wf-error, wf-topic, wf-partition, wf-offset. m counts as done only once the
- * broker confirms the delivery. A failed delivery is retried, except that a
- * record too big for the topic goes again cut to WF_DLQ_TRUNCATED_BYTES, and
- * one whose cut copy is refused too, or that the producer refuses outright,
- * is logged with the record's origin, counted (dlq_dropped) and marked done,
- * so that the partition's offset can move on. Without a dead-letter topic the message is
- * logged (its content only at debug level), counted and marked done at once. */
+ * broker confirms the delivery. A failed delivery is retried, and one the
+ * producer refuses (a missing topic, an ACL) stays not done, its partition
+ * waiting; but a record too big for the topic goes cut to
+ * WF_DLQ_TRUNCATED_BYTES, and one too big even cut is logged with its
+ * origin, counted (dlq_dropped) and marked done, so that its partition's
+ * offset can move on. Without a dead-letter topic the message is logged (its
+ * content only at debug level), counted and marked done at once. */
 void wf_source_dead_letter(wf_source *s, const wf_source_msg *m, const char *reason,
                            const char *error_text);
 

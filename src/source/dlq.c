@@ -2,14 +2,15 @@
  * the reason and the origin; the source message is done only once the broker
  * has confirmed the copy, so its offset is never stored before.
  *
- * A failed delivery is sent again (a topic that refuses writes, for want of
- * an ACL say, holds its partitions until an operator mends it: the alerts
- * on dlq_failed and the lag show it). But a record too big for the topic
- * would never pass, and would hold its partition back for good: it goes
- * again cut to WF_DLQ_TRUNCATED_BYTES with a wf-truncated header giving its
- * size, and when even that is refused, or the producer refuses a dead
- * letter outright, it is given up: logged with the record's origin,
- * counted, and done. */
+ * A failed delivery is sent again, and a dead letter the producer refuses
+ * (a missing topic, an ACL) stays not done: its partition waits, replayed
+ * from there on the next start, until an operator mends the topic (the
+ * alerts on dlq_failed and the lag show it). But a record too big for the
+ * topic would never pass, and would hold its partition back for good: it
+ * goes again cut to WF_DLQ_TRUNCATED_BYTES with a wf-truncated header giving
+ * its size, and when even the cut copy is too big it is given up: logged
+ * with the record's origin, counted, and done. The producer sends one dead
+ * letter per request, so that a refusal concerns that one alone. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,7 +45,7 @@ static int worth_logging(uint64_t n)
 static int too_big(rd_kafka_resp_err_t e)
 {
     return e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ||
-           e == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE || e == RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE;
+           e == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE;
 }
 
 /* The value of header name in hdrs as a string, "" when absent. */
@@ -78,42 +79,38 @@ static void drop(wf_source *s, rd_kafka_headers_t *hdrs, rd_kafka_resp_err_t e, 
     give_up(s, topic, partition, offset, e, tag);
 }
 
-/* Sends the first WF_DLQ_TRUNCATED_BYTES of a record too big for the topic,
- * with its size in wf-truncated; hdrs (a copy) is consumed. */
-static rd_kafka_resp_err_t produce_truncated(wf_source *s, const void *key, size_t key_len,
-                                             const void *value, size_t len,
-                                             rd_kafka_headers_t *hdrs, uint64_t tag)
+/* Marks hdrs as those of a record of len bytes cut short. */
+static void mark_cut(rd_kafka_headers_t *hdrs, size_t len)
 {
     char size[24];
     snprintf(size, sizeof size, "%zu", len);
     rd_kafka_header_remove(hdrs, "wf-truncated");
     rd_kafka_header_add(hdrs, "wf-truncated", -1, size, -1);
-    rd_kafka_resp_err_t e = produce(s, key, key_len, value, WF_DLQ_TRUNCATED_BYTES, hdrs, tag);
-    if (e)
-        rd_kafka_headers_destroy(hdrs);
-    else
-        s->dlq_truncated++;
-    return e;
 }
 
-typedef enum retry { RETRY_QUEUED, RETRY_DROPPED, RETRY_FAILED } retry;
-
-/* The next try of a failed delivery: as it was, cut short when it was too
- * big, or given up. hdrs (a copy) is consumed. */
-static retry send_again(wf_source *s, const void *key, size_t key_len, const void *value,
-                        size_t len, rd_kafka_resp_err_t why, rd_kafka_headers_t *hdrs, uint64_t tag)
+/* The next try of a dead letter the broker refused: again as it was, cut
+ * short when it was too big (a value cut is enough but for a huge key), or
+ * given up when even that was. hdrs (a copy) is consumed; 0 when queued or
+ * given up, else the producer's refusal. */
+static rd_kafka_resp_err_t send_again(wf_source *s, const rd_kafka_message_t *m,
+                                      rd_kafka_headers_t *hdrs, uint64_t tag)
 {
-    rd_kafka_resp_err_t e;
-    if (too_big(why) && len > WF_DLQ_TRUNCATED_BYTES) {
-        e = produce_truncated(s, key, key_len, value, len, hdrs, tag);
-    } else if (too_big(why)) { /* already cut short */
-        drop(s, hdrs, why, tag);
-        rd_kafka_headers_destroy(hdrs);
-        return RETRY_DROPPED;
-    } else if ((e = produce(s, key, key_len, value, len, hdrs, tag)) != 0) {
-        rd_kafka_headers_destroy(hdrs);
+    size_t len = m->len;
+    if (too_big(m->err)) {
+        if (len <= WF_DLQ_TRUNCATED_BYTES) {
+            drop(s, hdrs, m->err, tag);
+            rd_kafka_headers_destroy(hdrs);
+            return RD_KAFKA_RESP_ERR_NO_ERROR;
+        }
+        mark_cut(hdrs, len);
+        len = WF_DLQ_TRUNCATED_BYTES;
     }
-    return e ? RETRY_FAILED : RETRY_QUEUED;
+    rd_kafka_resp_err_t e = produce(s, m->key, m->key_len, m->payload, len, hdrs, tag);
+    if (e)
+        rd_kafka_headers_destroy(hdrs);
+    else if (len < m->len)
+        s->dlq_truncated++;
+    return e;
 }
 
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -135,32 +132,28 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
         s->dlq_pending--; /* not done: the offset stays unstored, replayed next run */
         return;
     }
-    retry r = send_again(s, m->key, m->key_len, m->payload, m->len, m->err,
-                         rd_kafka_headers_copy(hdrs), tag);
-    if (r != RETRY_QUEUED)
+    rd_kafka_resp_err_t e = send_again(s, m, rd_kafka_headers_copy(hdrs), tag);
+    int dropped = too_big(m->err) && m->len <= WF_DLQ_TRUNCATED_BYTES;
+    if (e || dropped)
         s->dlq_pending--;
-    if (r == RETRY_FAILED)
-        wf_log(WF_LOG_ERROR, "dead letter not requeued; its offset stays unstored", NULL);
+    if (e)
+        wf_log(WF_LOG_ERROR, "dead letter not requeued; its offset stays unstored", "err",
+               rd_kafka_err2name(e), NULL);
 }
 
 /* The producer's message limit (librdkafka's default, 1,000,000 bytes, is
  * below input.max_record_bytes' default) is raised to hold any record the
- * source accepts, with its headers, unless kafka.message.max.bytes sets it. */
+ * source accepts, with its headers, and each request carries one dead
+ * letter; kafka.message.max.bytes and kafka.batch.num.messages override. */
 static int fit_records(rd_kafka_conf_t *conf, const wf_config *cfg, wf_error *err)
 {
-    char now[32], dflt[32], errstr[256];
-    size_t n = sizeof now, d = sizeof dflt;
-    rd_kafka_conf_t *fresh = rd_kafka_conf_new();
-    int user = rd_kafka_conf_get(conf, "message.max.bytes", now, &n) != RD_KAFKA_CONF_OK ||
-               rd_kafka_conf_get(fresh, "message.max.bytes", dflt, &d) != RD_KAFKA_CONF_OK ||
-               strcmp(now, dflt) != 0;
-    rd_kafka_conf_destroy(fresh);
-    long long want = (long long)wf_config_int(cfg, "input.max_record_bytes") + 65536;
-    if (user || want <= atoll(dflt))
-        return 0;
-    snprintf(now, sizeof now, "%lld", want < 1000000000 ? want : 1000000000);
-    if (rd_kafka_conf_set(conf, "message.max.bytes", now, errstr, sizeof errstr) !=
-        RD_KAFKA_CONF_OK)
+    char want[32], errstr[256];
+    long long bytes = (long long)wf_config_int(cfg, "input.max_record_bytes") + 65536;
+    snprintf(want, sizeof want, "%lld", bytes < 1000000000 ? bytes : 1000000000);
+    if ((!wf_config_str(cfg, "kafka.message.max.bytes") && bytes > 1000000 &&
+         rd_kafka_conf_set(conf, "message.max.bytes", want, errstr, sizeof errstr)) ||
+        (!wf_config_str(cfg, "kafka.batch.num.messages") &&
+         rd_kafka_conf_set(conf, "batch.num.messages", "1", errstr, sizeof errstr)))
         return wf_error_set(err, WF_EINVAL, "kafka dead-letter producer: %s", errstr);
     return 0;
 }
@@ -232,26 +225,36 @@ void wf_source_dead_letter(wf_source *s, const wf_source_msg *m, const char *rea
         return;
     }
     rd_kafka_headers_t *h = make_headers(m, reason, error_text);
+    size_t len = m->len;
     rd_kafka_resp_err_t e;
-    /* A full local queue drains as the broker acknowledges: wait for it. */
-    while ((e = produce(s, m->key, m->key_len, m->value, m->len, h, m->tag)) ==
-           RD_KAFKA_RESP_ERR__QUEUE_FULL)
-        rd_kafka_poll(s->producer, 100);
-    if (e) { /* refused at once: sending it again as it is cannot help */
-        s->dlq_failed++;
-        if (too_big(e) && m->len > WF_DLQ_TRUNCATED_BYTES)
-            e = produce_truncated(s, m->key, m->key_len, m->value, m->len, h, m->tag);
-        else
-            rd_kafka_headers_destroy(h);
+    /* A full local queue drains as the broker acknowledges: wait for it. A
+     * record over the producer's limit goes cut short at once. */
+    while ((e = produce(s, m->key, m->key_len, m->value, len, h, m->tag)) ==
+               RD_KAFKA_RESP_ERR__QUEUE_FULL ||
+           (too_big(e) && len > WF_DLQ_TRUNCATED_BYTES)) {
+        if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            rd_kafka_poll(s->producer, 100);
+        } else {
+            mark_cut(h, len);
+            len = WF_DLQ_TRUNCATED_BYTES;
+        }
     }
-    if (e) {
-        char partition[16], offset[24];
-        snprintf(partition, sizeof partition, "%" PRId32, m->partition);
-        snprintf(offset, sizeof offset, "%" PRId64, m->offset);
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        s->dlq_truncated += len < m->len;
+        s->dlq_pending++;
+        return;
+    }
+    rd_kafka_headers_destroy(h);
+    char partition[16], offset[24];
+    snprintf(partition, sizeof partition, "%" PRId32, m->partition);
+    snprintf(offset, sizeof offset, "%" PRId64, m->offset);
+    if (too_big(e)) { /* even cut short: nothing can carry it */
         give_up(s, m->topic, partition, offset, e, m->tag);
         return;
     }
-    s->dlq_pending++;
+    s->dlq_failed++;
+    wf_log(WF_LOG_ERROR, "dead letter refused; its offset stays unstored", "err",
+           rd_kafka_err2name(e), "topic", m->topic, "partition", partition, "offset", offset, NULL);
 }
 
 void wf_src_dlq_settle(wf_source *s, int timeout_ms)

@@ -42,8 +42,7 @@ static void totals(const wf_source_counters *c, wf_strbuf *out)
     counter(out, "wildfeed_source_dlq_truncated_total",
             "Dead letters sent cut short: the record was too big for the topic.", c->dlq_truncated);
     counter(out, "wildfeed_source_dlq_dropped_total",
-            "Dead letters given up (too big even cut short, or refused): logged and dropped.",
-            c->dlq_dropped);
+            "Dead letters given up, too big even cut short: logged and dropped.", c->dlq_dropped);
     gauge(out, "wildfeed_source_in_flight", "Messages delivered and not done.", c->in_flight);
     gauge(out, "wildfeed_source_held", "Messages fetched while paused, not yet delivered.",
           c->held);

@@ -10,7 +10,8 @@
  *       the JSON string or integer field F when given, and waits for delivery.
  *   consume --bootstrap B --topic T [--timeout-ms N]
  *       Prints every message of T, from the beginning to the end it has now,
- *       as JSON lines with partition, offset, key, value and headers.
+ *       as JSON lines with partition, offset, key, value, headers and
+ *       value_len (the value's size in bytes).
  *
  * Fault commands (one per line):
  *   down B | up B              take broker B down / bring it back
@@ -363,6 +364,7 @@ static void print_message(const rd_kafka_message_t *msg)
         for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &val, &vlen) == 0; i++)
             json_object_set_new(h, name, bytes_value(val ? val : "", val ? vlen : 0));
     json_object_set_new(o, "headers", h);
+    json_object_set_new(o, "value_len", json_integer((json_int_t)msg->len));
     char *text = json_dumps(o, JSON_COMPACT);
     if (text)
         printf("%s\n", text);
