@@ -71,8 +71,8 @@ const wf_config_key wf_keys_model[] = {
     WF_KEY_DOUBLE("train.gate.max_pairwise_drop", "0.01", 0, 1,
                   "Promotion gate: a candidate may lose at most this much pairwise accuracy."),
     WF_KEY_INT("train.keep_versions", "10", 1, 100000,
-               "Model versions kept in the registry; older ones are deleted (the active one "
-               "never)."),
+               "Model versions kept in the registry; older ones are deleted, rejected "
+               "candidates first (the active one never)."),
     WF_KEY_BOOL("train.enabled", "true",
                 "Run the trainer thread inside `wildfeed run` (training can also run from cron "
                 "with `wildfeed train --once`)."),

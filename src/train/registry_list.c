@@ -186,6 +186,39 @@ static void remove_leftovers(wf_registry *r)
     closedir(d);
 }
 
+/* A version the gate rejected, or whose meta.json no longer reads: such
+ * versions go before the others, so that a run of rejections never pushes
+ * the versions a rollback would return to out of the registry. */
+static int expendable(wf_registry *r, const char *name)
+{
+    char dir[WF_REG_PATH_MAX];
+    wf_model_meta meta;
+    if (wf_reg_path(r, name, NULL, dir, NULL) < 0 || wf_reg_meta_read(dir, &meta, NULL) < 0)
+        return 1;
+    return meta.status == WF_STORE_MODEL_REJECTED;
+}
+
+/* Removes the oldest versions but the current one, rejected ones first,
+ * until keep are left; a removed name is blanked in l. */
+static int remove_oldest(wf_registry *r, name_list *l, const char *cur, size_t excess,
+                         size_t *removed, wf_error *err)
+{
+    int rc = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; rc == 0 && i < l->n && excess > 0; i++) {
+            char *name = l->names[i];
+            if (!name[0] || strcmp(name, cur) == 0 || (pass == 0 && !expendable(r, name)))
+                continue;
+            if ((rc = remove_version(r, name, err)) == 0) {
+                excess--;
+                (*removed)++;
+                wf_log(WF_LOG_INFO, "model version deleted", "version", name, NULL);
+                name[0] = '\0';
+            }
+        }
+    return rc;
+}
+
 static int prune_locked(wf_registry *r, int keep, size_t *removed, wf_error *err)
 {
     remove_leftovers(r);
@@ -194,16 +227,8 @@ static int prune_locked(wf_registry *r, int keep, size_t *removed, wf_error *err
     char cur[WF_VERSION_MAX] = "";
     wf_reg_current_locked(r, cur, NULL);
     size_t excess = rc == 0 && l.n > (size_t)keep ? l.n - (size_t)keep : 0;
-    for (size_t i = 0; rc == 0 && i < l.n && excess > 0; i++) {
-        if (strcmp(l.names[i], cur) == 0)
-            continue;
-        rc = remove_version(r, l.names[i], err);
-        if (rc == 0) {
-            excess--;
-            (*removed)++;
-            wf_log(WF_LOG_INFO, "model version deleted", "version", l.names[i], NULL);
-        }
-    }
+    if (rc == 0)
+        rc = remove_oldest(r, &l, cur, excess, removed, err);
     free(l.names);
     return rc < 0 ? rc : wf_reg_fsync_path(r->root, err);
 }

@@ -350,6 +350,39 @@ static void test_prune_keeps_active(void **state)
     wf_registry_free(r);
 }
 
+/* Rejected candidates go first: a run of them never pushes the promoted
+ * versions a rollback would return to out. */
+static void test_prune_rejected_first(void **state)
+{
+    (void)state;
+    char root[256];
+    wf_registry *r = open_reg(root, NULL);
+    const char *names[] = {"v1", "v2", "v3", "v4", "v5", "v6"};
+    const wf_store_model_status st[] = {WF_STORE_MODEL_PROMOTED, WF_STORE_MODEL_PROMOTED,
+                                        WF_STORE_MODEL_REJECTED, WF_STORE_MODEL_REJECTED,
+                                        WF_STORE_MODEL_REJECTED, WF_STORE_MODEL_PROMOTED};
+    for (int i = 0; i < 6; i++)
+        save_one(r, names[i], 100 + i, st[i]);
+    wf_error err;
+    assert_int_equal(wf_registry_activate(r, "v6", &err), 0);
+    size_t removed = 0;
+    assert_int_equal(wf_registry_prune(r, 3, &removed, &err), 0);
+    assert_int_equal(removed, 3);
+    assert_true(exists(root, "v1"));
+    assert_true(exists(root, "v2"));
+    assert_false(exists(root, "v3"));
+    assert_false(exists(root, "v4"));
+    assert_false(exists(root, "v5"));
+    assert_true(exists(root, "v6"));
+    /* then the oldest promoted one, never the active one */
+    assert_int_equal(wf_registry_prune(r, 2, &removed, &err), 0);
+    assert_int_equal(removed, 1);
+    assert_false(exists(root, "v1"));
+    assert_true(exists(root, "v2"));
+    assert_true(exists(root, "v6"));
+    wf_registry_free(r);
+}
+
 static void expect_row(const char *store_path, const char *version, wf_store_model_status st)
 {
     wf_store_options o;
@@ -407,6 +440,7 @@ int main(void)
         cmocka_unit_test(test_current_is_always_whole),
         cmocka_unit_test(test_list_json_exact),
         cmocka_unit_test(test_prune_keeps_active),
+        cmocka_unit_test(test_prune_rejected_first),
         cmocka_unit_test(test_store_mirror),
         cmocka_unit_test(test_version_name),
     };
