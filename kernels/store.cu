@@ -12,8 +12,8 @@
  * forward's) + 4 n_params. Qwen3-0.6B (LoRA rank 16 on every projection)
  * stores 48.3 KiB per token and layer (with its residual), and the
  * backward's scratch with the last residual takes 66.1 KiB per token: 22.2
- * GiB at B = 16384 (test_kernels_plan checks these figures). The engine's AdamW moments (8 n_params) are counted
- * beside it.
+ * GiB at B = 16384 (test_kernels_plan checks these figures). The engine's
+ * AdamW moments (8 n_params) are counted beside it.
  *
  * B starts at the model's token budget and is halved while the plan does
  * not fit the free memory, down to the longest sequence: a smaller B costs
