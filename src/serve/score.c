@@ -1,6 +1,7 @@
-/* POST /get_reward and POST /v1/score: parse, score with the model the slot
- * holds now, answer. The model reference is held only while scoring and
- * rendering, so a swap never waits for more than that. */
+/* POST /get_reward and POST /v1/score, on a scoring worker: parse, score
+ * with the model the slot holds now, render the answer. The model reference
+ * is held only while scoring and rendering, so a swap never waits for more
+ * than that. */
 #include <stdlib.h>
 
 #include "serve/request.h"
@@ -44,7 +45,10 @@ static unsigned score_batch(wf_server *s, wf_ep ep, const wf_serve_batch *b, wf_
     return st;
 }
 
-enum MHD_Result wf_serve_score(wf_server *s, struct MHD_Connection *c, wf_serve_req *r)
+/* Parsing is done here too, not on the HTTP thread: a body of
+ * server.max_body_bytes takes jansson a while, and the probes must not wait
+ * for it. */
+void wf_serve_score(wf_server *s, wf_serve_req *r)
 {
     wf_serve_batch b;
     wf_error e = {0};
@@ -53,16 +57,17 @@ enum MHD_Result wf_serve_score(wf_server *s, struct MHD_Connection *c, wf_serve_
                                   : wf_serve_parse_rewards(body, r->body.len, s->max_items, &b, &e);
     if (rc == WF_EINVAL)
         wf_serve_refused(&s->stats, WF_REFUSE_ITEMS);
-    if (rc < 0)
-        return wf_serve_reply_error(s, c, r->ep, parse_status(rc), e.msg);
-    wf_strbuf out;
-    wf_strbuf_init(&out);
-    unsigned st = score_batch(s, r->ep, &b, &out);
+    if (rc < 0) {
+        wf_serve_render_error(&r->answer, e.msg);
+        atomic_store_explicit(&r->status, parse_status(rc), memory_order_release);
+        return;
+    }
+    unsigned st = score_batch(s, r->ep, &b, &r->answer);
     size_t idx = r->ep == WF_EP_SCORE;
     if (st == MHD_HTTP_OK) {
         atomic_fetch_add(&s->stats.items[idx], b.n);
         wf_histogram_observe(&s->stats.latency[idx], wf_serve_now() - r->t0);
     }
     wf_serve_batch_free(&b);
-    return wf_serve_reply(s, c, r->ep, st, "application/json", &out);
+    atomic_store_explicit(&r->status, st, memory_order_release);
 }

@@ -3,6 +3,7 @@
 #define WF_SERVE_SERVE_H
 
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -26,7 +27,7 @@ typedef enum wf_ep {
 } wf_ep;
 
 /* The status codes the server answers, for the counters. */
-#define WF_SERVE_STATUSES 13
+#define WF_SERVE_STATUSES 14
 
 /* Why the server refused a request before handling it, for
  * wf_server_refused_total. */
@@ -45,6 +46,25 @@ typedef struct wf_serve_stats {
     wf_histogram latency[2];   /* seconds per scoring request, same order */
 } wf_serve_stats;
 
+typedef struct wf_serve_req wf_serve_req;
+
+/* The scoring workers (pool.c): a request whose body is complete is handed
+ * over with its connection suspended, so that slow scoring never holds the
+ * HTTP threads, and the probes stay answered. Threads are started as
+ * concurrency requires, up to cap (server.max_concurrent), and kept until
+ * the server stops. Every queued request holds one of the max_concurrent
+ * places, so the queue (cap entries) cannot overflow. */
+typedef struct wf_serve_pool {
+    pthread_mutex_t mu;
+    pthread_cond_t work;    /* a request queued, or stopping */
+    pthread_cond_t drained; /* unanswered fell to 0 */
+    pthread_t *threads;
+    wf_serve_req **queue; /* a ring of cap entries */
+    size_t cap, started, idle, head, len;
+    size_t unanswered; /* requests handed over whose answer is not yet sent */
+    int stopping;
+} wf_serve_pool;
+
 struct wf_server {
     struct MHD_Daemon *d;
     wf_model_slot *slot;
@@ -58,17 +78,25 @@ struct wf_server {
     int port;
     int metrics_handle;
     wf_serve_stats stats;
+    wf_serve_pool pool;
 };
 
 /* One request's state across the handler's calls. */
-typedef struct wf_serve_req {
+struct wf_serve_req {
     wf_ep ep;
     char version[129]; /* activate: the version named in the path (<= 128 chars) */
     wf_strbuf body;    /* kept for the scoring endpoints only */
     size_t received;   /* body bytes so far, whatever the endpoint */
     int counted;       /* holds one of the max_concurrent places */
     double t0;         /* monotonic seconds at the start */
-} wf_serve_req;
+    /* Scoring, set when handed to the workers: the suspended connection, and
+     * the answer the worker leaves for the handler. The worker stores status
+     * last, so a handler that reads it nonzero sees the whole answer. */
+    struct MHD_Connection *conn;
+    int queued;
+    wf_strbuf answer;
+    _Atomic unsigned status;
+};
 
 /* Routing (route.c): the endpoint of url, WF_EP_OTHER when none; for the
  * activate path, the version is copied into r->version. */
@@ -84,9 +112,27 @@ enum MHD_Result wf_serve_reply_error(wf_server *s, struct MHD_Connection *c, wf_
 double wf_serve_now(void);
 
 /* Endpoint handlers, called with the whole body received. */
-enum MHD_Result wf_serve_score(wf_server *s, struct MHD_Connection *c, wf_serve_req *r);
 enum MHD_Result wf_serve_admin(wf_server *s, struct MHD_Connection *c, wf_serve_req *r);
 enum MHD_Result wf_serve_probe(wf_server *s, struct MHD_Connection *c, wf_serve_req *r);
+
+/* Scoring (score.c), on a worker: parses r's body, scores it and leaves the
+ * answer in r->answer and r->status. */
+void wf_serve_score(wf_server *s, wf_serve_req *r);
+
+/* Workers (pool.c). */
+int wf_serve_pool_init(wf_serve_pool *p, size_t cap, wf_error *err);
+/* Suspends c and queues r for a worker, which resumes c once r->status is
+ * set; the handler then answers. Refused with 503 (answered here, c not
+ * suspended) once the server is stopping, or when no worker can be started. */
+enum MHD_Result wf_serve_submit(wf_server *s, struct MHD_Connection *c, wf_serve_req *r);
+/* A request handed over has completed (answered, or its connection gone). */
+void wf_serve_pool_answered(wf_serve_pool *p);
+/* Refuses new requests, lets the workers finish every one queued, joins them,
+ * then waits (at most WF_SERVE_DRAIN_S) for those answers to be sent. After
+ * it no connection is suspended, so the daemon may be stopped. */
+void wf_serve_pool_stop(wf_serve_pool *p);
+void wf_serve_pool_free(wf_serve_pool *p);
+#define WF_SERVE_DRAIN_S 5
 
 /* Admin (admin.c). */
 int wf_serve_load_token(wf_server *s, const char *path, wf_error *err);

@@ -1,6 +1,7 @@
 /* The libmicrohttpd daemon: listening, the checks every request passes
  * before its body is read (route, method, token, size, concurrency), body
- * accumulation under the size limit, and dispatch to the endpoint files. */
+ * accumulation under the size limit, and dispatch to the endpoint files or,
+ * for scoring, to the workers (pool.c). */
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,6 +125,13 @@ static unsigned precheck(wf_server *s, struct MHD_Connection *c, wf_serve_req *r
     return 0;
 }
 
+static void release_place(wf_server *s, wf_serve_req *r)
+{
+    if (r->counted)
+        atomic_fetch_sub(&s->inflight, 1);
+    r->counted = 0;
+}
+
 static enum MHD_Result begin(wf_server *s, struct MHD_Connection *c, const char *url,
                              const char *method, void **con_cls)
 {
@@ -133,6 +141,7 @@ static enum MHD_Result begin(wf_server *s, struct MHD_Connection *c, const char 
     *con_cls = r;
     r->t0 = wf_serve_now();
     wf_strbuf_init(&r->body);
+    wf_strbuf_init(&r->answer);
     r->ep = wf_serve_route(url, r);
     const char *msg = NULL;
     unsigned st = precheck(s, c, r, method, &msg);
@@ -163,10 +172,7 @@ static int take(wf_server *s, wf_serve_req *r, const char *data, size_t n)
  * plain HTTP only, so the socket carries the bytes as they are. */
 static enum MHD_Result refuse_streamed(wf_server *s, struct MHD_Connection *c, wf_serve_req *r)
 {
-    if (r->counted) {
-        atomic_fetch_sub(&s->inflight, 1);
-        r->counted = 0;
-    }
+    release_place(s, r);
     wf_strbuf_free(&r->body);
     wf_serve_count(&s->stats, r->ep, MHD_HTTP_CONTENT_TOO_LARGE);
     wf_serve_refused(&s->stats, WF_REFUSE_BODY_STREAMED);
@@ -199,12 +205,23 @@ static enum MHD_Result finish(wf_server *s, struct MHD_Connection *c, wf_serve_r
         return wf_serve_reply_error(s, c, r->ep, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
     switch (r->ep) {
     case WF_EP_GET_REWARD:
-    case WF_EP_SCORE: return wf_serve_score(s, c, r);
+    case WF_EP_SCORE: return wf_serve_submit(s, c, r);
     case WF_EP_MODELS:
     case WF_EP_ACTIVATE:
     case WF_EP_RETRAIN: return wf_serve_admin(s, c, r);
     default: return wf_serve_probe(s, c, r);
     }
+}
+
+/* Called again once the worker resumed the connection. The place is given
+ * back as the answer is queued, before it is sent: a client that has read
+ * its answer may send the next request at once without a 429. */
+static enum MHD_Result answer(wf_server *s, struct MHD_Connection *c, wf_serve_req *r)
+{
+    unsigned st = atomic_load_explicit(&r->status, memory_order_acquire);
+    enum MHD_Result rc = wf_serve_reply(s, c, r->ep, st, "application/json", &r->answer);
+    release_place(s, r);
+    return rc;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -221,7 +238,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_data_size = 0;
         return MHD_YES;
     }
-    return finish(s, c, *con_cls);
+    wf_serve_req *r = *con_cls;
+    return r->queued ? answer(s, c, r) : finish(s, c, r);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -233,9 +251,11 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     wf_serve_req *r = *con_cls;
     if (!r)
         return;
-    if (r->counted)
-        atomic_fetch_sub(&s->inflight, 1);
+    release_place(s, r);
+    if (r->queued)
+        wf_serve_pool_answered(&s->pool);
     wf_strbuf_free(&r->body);
+    wf_strbuf_free(&r->answer);
     free(r);
     *con_cls = NULL;
 }
@@ -304,7 +324,8 @@ static int start_daemon(wf_server *s, const daemon_opts *o, wf_error *err)
     int v6 = 0, rc = resolve(o->listen, &ss, &v6, err);
     if (rc < 0)
         return rc;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | (v6 ? MHD_USE_IPv6 : 0);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME |
+                     (v6 ? MHD_USE_IPv6 : 0);
     s->d = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
@@ -330,12 +351,17 @@ int wf_server_start(const wf_config *cfg, wf_model_slot *slot, const wf_server_h
     wf_server *s = calloc(1, sizeof *s);
     if (!s)
         return wf_error_set(err, WF_ENOMEM, "server: out of memory");
+    s->max_concurrent = (long)wf_config_int(cfg, "server.max_concurrent");
+    rc = wf_serve_pool_init(&s->pool, (size_t)s->max_concurrent, err);
+    if (rc < 0) {
+        free(s);
+        return rc;
+    }
     s->slot = slot;
     if (hooks)
         s->hooks = *hooks;
     s->max_body = (size_t)wf_config_int(cfg, "server.max_body_bytes");
     s->max_items = (size_t)wf_config_int(cfg, "server.max_items");
-    s->max_concurrent = (long)wf_config_int(cfg, "server.max_concurrent");
     s->metrics_handle = -1;
     const char *tok = wf_config_str(cfg, "server.admin_token_file");
     rc = tok && *tok ? wf_serve_load_token(s, tok, err) : 0;
@@ -355,14 +381,22 @@ int wf_server_port(const wf_server *s)
     return s->port;
 }
 
+/* MHD_stop_daemon with a connection still suspended is an API violation
+ * (libmicrohttpd panics), so the workers are drained first: they resume
+ * every connection they were handed, and no new one is suspended once the
+ * pool stops. The daemon goes on accepting meanwhile (probes are answered):
+ * MHD_quiesce_daemon races the threads of an epoll thread pool over the
+ * listening socket and panics (seen with 0.9.75). */
 void wf_server_stop(wf_server *s)
 {
     if (!s)
         return;
     if (s->metrics_handle >= 0)
         wf_metrics_unregister(s->metrics_handle);
+    wf_serve_pool_stop(&s->pool);
     if (s->d)
         MHD_stop_daemon(s->d);
+    wf_serve_pool_free(&s->pool);
     free(s->token);
     free(s);
 }

@@ -5,8 +5,10 @@
 
 #include "serve/serve.h"
 
-static const unsigned statuses[WF_SERVE_STATUSES - 1] = {200, 202, 400, 401, 403, 404,
-                                                         405, 409, 413, 429, 500, 503};
+/* Every status src/serve answers (grep MHD_HTTP_), so that "other" stays
+ * empty unless one is added without its place here. */
+static const unsigned statuses[WF_SERVE_STATUSES - 1] = {200, 202, 400, 401, 403, 404, 405,
+                                                         409, 413, 422, 429, 500, 503};
 static const char *const ep_names[WF_EP_COUNT] = {"get_reward", "score",   "models",
                                                   "activate",   "retrain", "healthz",
                                                   "readyz",     "metrics", "other"};

@@ -293,6 +293,43 @@ static void model_failures(void **state)
     wf_model_slot_free(slot);
 }
 
+/* Each status the server answers has its own code label: "other" stays
+ * empty (422 once fell into it). */
+static void statuses_have_their_own_label(void **state)
+{
+    (void)state;
+    wf_model_slot *slot = wf_model_slot_new();
+    wf_model *m = fake_model(0, 0, 0, NULL);
+    fake_of(m)->fail = 2;
+    wf_model_slot_publish(slot, m, "v1", NULL);
+    const char *const set[] = {"server.max_items=1", NULL};
+    wf_server *s = start_server(slot, NULL, set, NULL);
+    int port = wf_server_port(s);
+    expect(port, "POST", "/get_reward", "{\"query\":[\"a\"]}", NULL, 422, NULL);
+    expect(port, "POST", "/get_reward", "{", NULL, 400, NULL);
+    expect(port, "POST", "/get_reward", "{\"query\":[\"a\",\"b\"]}", NULL, 413, NULL);
+    expect(port, "GET", "/get_reward", NULL, NULL, 405, NULL);
+    expect(port, "GET", "/nope", NULL, NULL, 404, NULL);
+    http_resp r = {0};
+    assert_int_equal(http_do(port, "GET", "/metrics", NULL, NULL, &r), CURLE_OK);
+    static const char *const lines[] = {
+        "wf_server_requests_total{endpoint=\"get_reward\",code=\"422\"} 1\n",
+        "wf_server_requests_total{endpoint=\"get_reward\",code=\"400\"} 1\n",
+        "wf_server_requests_total{endpoint=\"get_reward\",code=\"413\"} 1\n",
+        "wf_server_requests_total{endpoint=\"get_reward\",code=\"405\"} 1\n",
+        "wf_server_requests_total{endpoint=\"other\",code=\"404\"} 1\n",
+    };
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+        if (!strstr(r.body.data, lines[i]))
+            fprintf(stderr, "missing: %s", lines[i]);
+        assert_non_null(strstr(r.body.data, lines[i]));
+    }
+    assert_null(strstr(r.body.data, "code=\"other\""));
+    http_resp_free(&r);
+    wf_server_stop(s);
+    wf_model_slot_free(slot);
+}
+
 typedef struct bg_req {
     int port;
     long status;
@@ -392,7 +429,7 @@ int main(void)
         cmocka_unit_test(bad_requests),         cmocka_unit_test(methods_and_paths),
         cmocka_unit_test(admin_token),          cmocka_unit_test(start_errors),
         cmocka_unit_test(model_failures),       cmocka_unit_test(concurrency_limit),
-        cmocka_unit_test(metrics_text),
+        cmocka_unit_test(metrics_text),         cmocka_unit_test(statuses_have_their_own_label),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
