@@ -19,7 +19,8 @@ enum wf_err {
     WF_ECORRUPT = -7,  /* stored data fails validation */
     WF_ESTATE = -8,    /* call not valid in the current state */
     WF_EREMOTE = -9,   /* a remote peer failed or answered garbage */
-    WF_ETIMEOUT = -10  /* a deadline passed */
+    WF_ETIMEOUT = -10, /* a deadline passed */
+    WF_ECANCELED = -11 /* stopped on request (shutdown) before finishing */
 };
 
 #define WF_ERROR_MSG_MAX 256

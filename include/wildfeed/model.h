@@ -111,7 +111,18 @@ typedef struct wf_train_opts {
     double lora_alpha, lora_dropout;
     double lora_lr, lora_warmup_ratio, lora_weight_decay, lora_max_grad_norm;
     int lora_epochs, lora_micro_batch, lora_accum;
+    /* May be NULL. Once it returns non-zero, training stops before its next
+     * optimiser step (linear: epoch) with WF_ECANCELED, so that a shutdown
+     * need not wait for a run of hours. Called from the training thread. */
+    int (*cancelled)(void *ctx);
+    void *cancel_ctx;
 } wf_train_opts;
+
+/* 1 when o has a cancel callback and it says so. */
+static inline int wf_train_cancelled(const wf_train_opts *o)
+{
+    return o->cancelled && o->cancelled(o->cancel_ctx);
+}
 
 /* The model.* and train.* keys of cfg (strings borrowed from cfg). */
 void wf_train_opts_from_config(wf_train_opts *o, const wf_config *cfg);

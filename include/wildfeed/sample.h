@@ -80,6 +80,10 @@ void wf_sample_free(wf_sample *s); /* frees cand, text and s itself */
 
 /* 1 when id falls in the eval split: a stable hash of the id below fraction. */
 int wf_split_is_eval(const char *id, double eval_fraction);
+/* 1 when id falls in the validation part of the train split (the trainer's
+ * early stopping): a second hash of the id, independent of the first, so
+ * that fraction of the train split is taken whatever the eval fraction. */
+int wf_split_is_validation(const char *id, double fraction);
 
 /* Appends one WildFB-compatible JSON line (with '\n'):
  * {"id","history","text","messages","user_feedback","label"} plus wildfeed's

@@ -3,9 +3,10 @@
  * The trainer trains a candidate from the store's samples, evaluates it and
  * the current model on the eval split (plus train.preference_file), asks the
  * gate, saves the candidate in the registry with the verdict, and when it is
- * promoted activates it and hands it to a publish callback (the daemon's puts
- * it into the scoring server's slot). One training runs at a time: in the
- * background thread, or synchronously through wf_trainer_run_once (CLI). */
+ * promoted activates it, through a publish callback when there is one (the
+ * daemon's also puts it into the scoring server's slot). One training runs
+ * at a time: in the background thread, or synchronously through
+ * wf_trainer_run_once (CLI). */
 #ifndef WILDFEED_TRAINER_H
 #define WILDFEED_TRAINER_H
 
@@ -50,6 +51,13 @@ typedef struct wf_gate_decision {
 void wf_gate_decide(const wf_gate_opts *o, const wf_eval_metrics *candidate,
                     const wf_eval_metrics *current, wf_gate_decision *out);
 
+/* 1 when a current model whose loading or scoring failed with rc cannot
+ * come back by waiting (corrupt, missing, refused): the gate then compares
+ * the candidate against none, so that a good one replaces it. 0 for what
+ * may pass (memory, I/O, a timeout): the run fails rather than let a
+ * candidate in unjudged. */
+int wf_gate_current_unusable(int rc);
+
 /* ---- trigger logic ---- */
 
 typedef enum wf_trigger {
@@ -65,6 +73,7 @@ typedef struct wf_trigger_state {
     int64_t total;        /* samples in the store */
     int64_t new_samples;  /* inserted or replaced since the last attempt */
     int64_t last_attempt; /* unix seconds of the last training attempt, 0 for never */
+    int64_t retry_at;     /* unix seconds: a failed run is not retried before (0: none) */
     int requested;
 } wf_trigger_state;
 
@@ -77,6 +86,9 @@ void wf_trigger_opts_from_config(wf_trigger_opts *o, const wf_config *cfg);
  * does (the run itself reports too few samples); the others need
  * train.min_samples samples in all. */
 wf_trigger wf_trigger_check(const wf_trigger_opts *o, const wf_trigger_state *s, int64_t now);
+/* Seconds before a failed run is retried, after failed_before failures in a
+ * row already: 60, doubling each time, at most train.interval_s. */
+int64_t wf_trigger_retry_delay(const wf_trigger_opts *o, int failed_before);
 
 /* ---- a training run ---- */
 
@@ -96,13 +108,16 @@ typedef struct wf_train_outcome {
     char reason[512];                   /* the gate's reason, or why it was skipped */
     wf_eval_metrics candidate, current; /* current valid when has_current */
     wf_train_report report;
-    size_t n_train, n_eval;
+    size_t n_train, n_valid, n_eval; /* fitted on, early-stopped on, judged on */
     int64_t trained_seq;
     double seconds; /* the whole run */
 } wf_train_outcome;
 
-/* Called with a promoted, activated version and the model loaded back from
- * the registry; takes ownership of m (also on error). */
+/* Called with a promoted version and the model loaded back from the
+ * registry; makes it active (wf_registry_activate) and serving, as one step
+ * with respect to the caller's other activations; takes ownership of m
+ * (also on error). Without a publish callback the trainer activates the
+ * version itself. */
 typedef int (*wf_trainer_publish_fn)(void *ctx, const char *version, wf_model *m, wf_error *err);
 
 typedef struct wf_trainer wf_trainer;
@@ -129,17 +144,28 @@ typedef struct wf_trainer_served {
 void wf_trainer_set_served(wf_trainer *t, const wf_trainer_served *s);
 
 /* One training run now, on the calling thread; WF_ESTATE when another run is
- * in progress. Errors (store, training, registry) are returned; a skip or a
- * rejection is a successful run. */
+ * in progress, WF_ECANCELED after wf_trainer_cancel. Errors (store,
+ * training, registry; a current model that exists but cannot be evaluated
+ * for a reason that may pass) are returned; a skip or a rejection is a
+ * successful run. A current model that is corrupt or missing is judged
+ * against as if there were none. */
 int wf_trainer_run_once(wf_trainer *t, const char *reason, wf_train_outcome *out, wf_error *err);
 
 /* The background thread: it polls the triggers every poll_ms and on a
- * request. */
+ * request. After a failed run, the samples it did not train on stay new,
+ * and the triggers retry it 60 s later, then after twice as long each time
+ * it fails again, up to train.interval_s; a request retries at once. */
 int wf_trainer_start(wf_trainer *t, int poll_ms, wf_error *err);
 /* Asks for a training soon; returns at once. WF_ESTATE when the thread is
  * not running. */
 int wf_trainer_request(wf_trainer *t, const char *reason);
-/* Waits for a run in progress to finish, then joins the thread. */
+/* Makes a run in progress stop before its next optimiser step (it returns
+ * WF_ECANCELED, saves nothing and counts as no run), and every later run
+ * likewise: for a shutdown, which then need not wait out a training. Once
+ * called it stays in force. Returns at once; any thread. */
+void wf_trainer_cancel(wf_trainer *t);
+/* Cancels (wf_trainer_cancel), waits for the run in progress to end, then
+ * joins the thread. Later requests answer WF_ESTATE. */
 void wf_trainer_stop(wf_trainer *t);
 /* 1 while a run is in progress. */
 int wf_trainer_busy(wf_trainer *t);

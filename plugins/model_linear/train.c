@@ -113,10 +113,11 @@ static double now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* The epochs; on return t's model holds the kept weights. */
-static void train_loop(wf_lin_trainer *t, const wf_example *train, size_t n_train,
-                       const wf_example *eval, size_t n_eval, const wf_train_opts *o, size_t *perm,
-                       wf_train_report *rep)
+/* The epochs; on return t's model holds the kept weights. 1 when cancelled
+ * before the last epoch ran. */
+static int train_loop(wf_lin_trainer *t, const wf_example *train, size_t n_train,
+                      const wf_example *eval, size_t n_eval, const wf_train_opts *o, size_t *perm,
+                      wf_train_report *rep)
 {
     uint64_t rng = o->seed;
     double best = INFINITY;
@@ -124,6 +125,8 @@ static void train_loop(wf_lin_trainer *t, const wf_example *train, size_t n_trai
     for (size_t i = 0; i < n_train; i++)
         perm[i] = i;
     for (int e = 0; e < o->epochs; e++) {
+        if (wf_train_cancelled(o))
+            return 1;
         shuffle(perm, n_train, &rng);
         double tl = run_epoch(t, train, perm, n_train, o->batch);
         rep->epochs_run = e + 1;
@@ -139,6 +142,7 @@ static void train_loop(wf_lin_trainer *t, const wf_example *train, size_t n_trai
         }
     }
     wf_lin_trainer_restore(t);
+    return 0;
 }
 
 int wf_linear_train(const wf_example *train, size_t n_train, const wf_example *eval, size_t n_eval,
@@ -160,8 +164,10 @@ int wf_linear_train(const wf_example *train, size_t n_train, const wf_example *e
     }
     init_bias(l, train, n_train);
     wf_train_report rep = {.samples = n_train};
-    train_loop(t, train, n_train, eval, n_eval, o, perm, &rep);
-    rc = wf_lin_trainer_failed(t) ? wf_error_set(err, WF_ENOMEM, "linear: out of memory") : 0;
+    if (train_loop(t, train, n_train, eval, n_eval, o, perm, &rep))
+        rc = wf_error_set(err, WF_ECANCELED, "linear: cancelled after %d epochs", rep.epochs_run);
+    else if (wf_lin_trainer_failed(t))
+        rc = wf_error_set(err, WF_ENOMEM, "linear: out of memory");
     wf_lin_trainer_free(t);
     free(perm);
     rep.seconds = now_s() - t0;

@@ -111,6 +111,8 @@ typedef struct wf_tf_train_opts {
     size_t accum;           /* micro-batches per optimiser step */
     uint64_t seed;          /* shuffles and dropout */
     wf_tf_optim_opts optim; /* total_steps is filled in by wf_tf_train */
+    int (*cancelled)(void *ctx); /* may be NULL: see wf_train_opts */
+    void *cancel_ctx;
 } wf_tf_train_opts;
 
 /* Trains ad (its values start the run and receive the result: the epoch of

@@ -93,11 +93,21 @@ static int diverged(const loop *lp, const char *what, double value, wf_error *er
                         what, value, lp->step);
 }
 
+static int cancelled(const loop *lp, wf_error *err)
+{
+    if (!lp->o->cancelled || !lp->o->cancelled(lp->o->cancel_ctx))
+        return 0;
+    return wf_error_set(err, WF_ECANCELED, "transformer train: cancelled after %zu steps",
+                        lp->step);
+}
+
 /* One optimiser step over perm[start .. end): the micro-batches' gradients
  * are scaled by 1 / (end - start), so the step follows the mean gradient
  * whatever the split. Adds the samples' losses to *loss_sum. */
 static int run_step(loop *lp, size_t start, size_t end, double *loss_sum, wf_error *err)
 {
+    if (cancelled(lp, err))
+        return WF_ECANCELED;
     float scale = (float)(1.0 / (double)(end - start));
     void *ctx = lp->eng.ctx;
     for (size_t at = start; at < end; at += lp->o->micro_batch) {

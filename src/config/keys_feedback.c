@@ -90,7 +90,8 @@ const wf_config_key wf_keys_feedback[] = {
     WF_KEY_INT("quota.per_user_per_day", "0", 0, WF_CFG_NO_MAX,
                "Samples kept per user per day at most; 0 means no quota."),
     WF_KEY_DOUBLE("sample.eval_fraction", "0.05", 0, 1,
-                  "Fraction of samples put in the held-out eval split (by a hash of the id)."),
+                  "Fraction of samples put in the held-out eval split (by a hash of the id); a "
+                  "stored sample keeps its split when this changes."),
     WF_KEY_STR("sample.template_file", "\"\"",
                "Template file for the model input text ({history}, {query}, {response}); "
                "empty means the built-in WildReward layout."),

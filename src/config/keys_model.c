@@ -54,7 +54,11 @@ const wf_config_key wf_keys_model[] = {
     WF_KEY_DOUBLE("train.lora.max_grad_norm", "1.0", 0, 1e6,
                   "Transformer: gradients are clipped to this global L2 norm; 0 = no clipping."),
     WF_KEY_INT("train.patience", "2", 0, 100,
-               "Epochs without improvement of the eval loss before training stops early."),
+               "Epochs without improvement of the validation loss before training stops early."),
+    WF_KEY_DOUBLE("train.validation_fraction", "0.1", 0, 0.5,
+                  "Share of the train split held out (by a hash of the sample id) to choose the "
+                  "epoch and stop early, so that the eval split only judges candidates; 0 = all "
+                  "epochs run on the whole train split."),
     WF_KEY_INT("train.min_samples", "50", 1, WF_CFG_NO_MAX,
                "Samples needed in the store before any training runs."),
     WF_KEY_STR("train.preference_file", "\"\"",
@@ -89,8 +93,12 @@ const wf_config_key wf_keys_model[] = {
     WF_KEY_INT("server.max_items", "256", 1, 100000,
                "Items (texts) per scoring request at most; more are answered 413."),
     WF_KEY_INT("server.max_concurrent", "64", 1, 100000,
-               "Scoring requests handled at once; more are answered 429."),
-    WF_KEY_INT("server.threads", "4", 1, 1024, "Threads of the HTTP server."),
+               "Scoring requests handled at once, and the most scoring threads (started as "
+               "needed); more requests are answered 429."),
+    WF_KEY_INT("server.threads", "4", 1, 1024,
+               "Threads of the HTTP server: they read requests, write answers and serve the "
+               "other endpoints; scoring runs on separate threads, at most "
+               "server.max_concurrent."),
     WF_KEY_INT("server.max_connections", "1024", 1, 1000000,
                "Client connections open at once (at least server.threads); further ones wait "
                "unaccepted until one closes."),

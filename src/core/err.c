@@ -37,6 +37,7 @@ const char *wf_err_name(int code)
     case WF_ESTATE: return "estate";
     case WF_EREMOTE: return "eremote";
     case WF_ETIMEOUT: return "etimeout";
+    case WF_ECANCELED: return "ecanceled";
     default: return "unknown";
     }
 }

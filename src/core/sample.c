@@ -169,20 +169,37 @@ void wf_sample_free(wf_sample *s)
  * barely moves its top bits when only the last byte differs (ids of one
  * conversation would land together). The top 53 bits, scaled to [0, 1), are
  * compared to the fraction. */
-int wf_split_is_eval(const char *id, double eval_fraction)
+static uint64_t fnv1a(const char *id)
 {
     uint64_t h = 0xcbf29ce484222325ULL;
     for (const unsigned char *p = (const unsigned char *)id; *p; p++) {
         h ^= *p;
         h *= 0x100000001b3ULL;
     }
+    return h;
+}
+
+/* MurmurHash3's finaliser, scaled to [0, 1) from its top 53 bits. */
+static double unit_of(uint64_t h)
+{
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdULL;
     h ^= h >> 33;
     h *= 0xc4ceb9fe1a85ec53ULL;
     h ^= h >> 33;
-    double u = (double)(h >> 11) * (1.0 / 9007199254740992.0);
-    return u < eval_fraction;
+    return (double)(h >> 11) * (1.0 / 9007199254740992.0);
+}
+
+int wf_split_is_eval(const char *id, double eval_fraction)
+{
+    return unit_of(fnv1a(id)) < eval_fraction;
+}
+
+/* The finaliser of the FNV hash xored with a constant (the 64-bit golden
+ * ratio): a value unrelated to the eval split's. */
+int wf_split_is_validation(const char *id, double fraction)
+{
+    return unit_of(fnv1a(id) ^ 0x9e3779b97f4a7c15ULL) < fraction;
 }
 
 static void json_key_str(wf_strbuf *out, const char *key, const char *val)

@@ -113,23 +113,27 @@ int wf_daemon_start(wf_daemon *d, const wf_daemon_opts *o, wf_error *err)
     return 0;
 }
 
+/* A training in progress is cancelled first, and the model side stops
+ * last: the offsets reach Kafka as soon as the store holds the samples,
+ * not after a training, and scoring answers until the end. */
 int wf_daemon_stop(wf_daemon *d, int clean)
 {
     int rc = 0;
+    wf_serving_cancel_training(&d->serving);
     if (clean) {
         wf_daemon_settle(d, d->drain_deadline_ms);
         rc = wf_daemon_commit(d);
     }
-    wf_error err;
-    wf_serving_stop(&d->serving);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 3; i++) /* before the source they read is closed */
         wf_metrics_unregister(d->metrics[i]);
+    wf_error err;
     /* After a failure nothing in flight can finish (no commit follows): no
      * wait for it. Dead letters still in flight are abandoned with their
      * offsets, and sent again when their messages are replayed. */
     if (wf_source_close(d->src, d->failed ? 0 : d->drain_deadline_ms, &err) < 0)
         wf_log(WF_LOG_WARN, "source closed with work in flight", "error", err.msg, NULL);
     d->src = NULL;
+    wf_serving_stop(&d->serving);
     return rc;
 }
 

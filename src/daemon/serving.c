@@ -123,14 +123,23 @@ int wf_serving_start(wf_serving *s, const wf_config *cfg, wf_error *err)
     return 0;
 }
 
+void wf_serving_cancel_training(wf_serving *s)
+{
+    if (s->trainer)
+        wf_trainer_cancel(s->trainer);
+}
+
 /* The trainer stops first: a run finishing meanwhile may still publish, and
- * its callback reads the server's port. */
+ * its callback reads the server's port. It is freed only after the server:
+ * until then a retrain request may still reach it (and is refused). */
 void wf_serving_stop(wf_serving *s)
 {
     wf_metrics_unregister(s->metrics);
+    if (s->trainer)
+        wf_trainer_stop(s->trainer);
+    wf_server_stop(s->server);
     wf_trainer_free(s->trainer);
     s->trainer = NULL;
-    wf_server_stop(s->server);
     wf_model_slot_free(s->slot);
     wf_registry_free(s->registry);
     if (s->activation_ready)

@@ -30,7 +30,10 @@ typedef struct wf_serving {
  * one, starts the trainer thread and the server. s must be zeroed (or
  * stopped) with s->on_publish set as wanted before the call. */
 int wf_serving_start(wf_serving *s, const wf_config *cfg, wf_error *err);
-/* Stops the server and the trainer (waiting for a run in progress), frees. */
+/* Makes a training in progress stop at its next step, and no new one
+ * start: the first thing a shutdown does. Returns at once. */
+void wf_serving_cancel_training(wf_serving *s);
+/* Stops the trainer (cancelling a run in progress) and the server, frees. */
 void wf_serving_stop(wf_serving *s);
 
 #endif

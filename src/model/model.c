@@ -95,4 +95,6 @@ void wf_train_opts_from_config(wf_train_opts *o, const wf_config *cfg)
     o->lora_warmup_ratio = wf_config_double(cfg, "train.lora.warmup_ratio");
     o->lora_weight_decay = wf_config_double(cfg, "train.lora.weight_decay");
     o->lora_max_grad_norm = wf_config_double(cfg, "train.lora.max_grad_norm");
+    o->cancelled = NULL;
+    o->cancel_ctx = NULL;
 }

@@ -93,6 +93,8 @@ static int loop_opts(const wf_train_opts *o, wf_tf_train_opts *t, wf_error *err)
     t->optim.weight_decay = o->lora_weight_decay;
     t->optim.warmup_ratio = o->lora_warmup_ratio;
     t->optim.max_grad_norm = o->lora_max_grad_norm;
+    t->cancelled = o->cancelled;
+    t->cancel_ctx = o->cancel_ctx;
     return 0;
 }
 

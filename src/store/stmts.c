@@ -3,14 +3,17 @@
 
 /* A replay of an identical sample must not touch the row (its sequence
  * number would count it as new), so the update also requires a difference.
- * created_at stays as first stored: it dates the turn, whoever labels it. */
+ * created_at stays as first stored: it dates the turn, whoever labels it.
+ * The split stays too: a model may have trained on a train sample, and a
+ * changed sample.eval_fraction must not move it into the eval split that
+ * judges the next candidate against that model. */
 #define SAMPLE_DIFFERS                                                                             \
     "(samples.conversation_id, samples.turn, samples.response_turn, samples.annotation,"           \
-    " samples.label, samples.source, samples.rank, samples.split, samples.user_id,"                \
+    " samples.label, samples.source, samples.rank, samples.user_id,"                               \
     " samples.language, samples.model, samples.reason, samples.history, samples.query,"            \
     " samples.response, samples.feedback, samples.text) IS NOT"                                    \
     " (excluded.conversation_id, excluded.turn, excluded.response_turn, excluded.annotation,"      \
-    " excluded.label, excluded.source, excluded.rank, excluded.split, excluded.user_id,"           \
+    " excluded.label, excluded.source, excluded.rank, excluded.user_id,"                           \
     " excluded.language, excluded.model, excluded.reason, excluded.history, excluded.query,"       \
     " excluded.response, excluded.feedback, excluded.text)"
 
@@ -26,7 +29,7 @@ const char *const wf_store_sql[ST_COUNT] = {
         " ON CONFLICT (id) DO UPDATE SET seq = " NEXT_SEQ ", conversation_id ="
         " excluded.conversation_id, turn = excluded.turn, response_turn = excluded.response_turn,"
         " annotation = excluded.annotation, label = excluded.label, source = excluded.source,"
-        " rank = excluded.rank, split = excluded.split, updated_at = excluded.updated_at,"
+        " rank = excluded.rank, updated_at = excluded.updated_at,"
         " user_id = excluded.user_id, language = excluded.language, model = excluded.model,"
         " reason = excluded.reason, history = excluded.history, query = excluded.query,"
         " response = excluded.response, feedback = excluded.feedback, text = excluded.text"

@@ -60,6 +60,35 @@ int wf_examples_add(wf_examples *e, const wf_candidate_parts *parts, int label, 
     return 0;
 }
 
+/* Room for more examples in e, all or none. */
+static int reserve(wf_examples *e, size_t more)
+{
+    while (e->cap - e->n < more)
+        if (grow(e) < 0)
+            return WF_ENOMEM;
+    return 0;
+}
+
+int wf_examples_take_validation(wf_examples *from, double fraction, wf_examples *to, wf_error *err)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < from->n; i++)
+        k += (size_t)wf_split_is_validation(from->cands[i]->id, fraction);
+    if (k == 0 || k == from->n)
+        return 0;
+    if (reserve(to, k) < 0)
+        return wf_error_set(err, WF_ENOMEM, "out of memory");
+    size_t kept = 0;
+    for (size_t i = 0; i < from->n; i++) {
+        wf_examples *dst = wf_split_is_validation(from->cands[i]->id, fraction) ? to : from;
+        size_t at = dst == to ? to->n++ : kept++;
+        dst->items[at] = from->items[i];
+        dst->cands[at] = from->cands[i];
+    }
+    from->n = kept;
+    return 0;
+}
+
 static int add_sample(void *ctx, const wf_sample *smp)
 {
     wf_candidate_parts p;

@@ -32,6 +32,12 @@ int wf_examples_add(wf_examples *e, const wf_candidate_parts *parts, int label, 
 int wf_examples_from_store(wf_store *s, wf_store_split split, int64_t after_seq, wf_examples *e,
                            wf_error *err);
 
+/* Moves the examples whose id falls in the validation part
+ * (wf_split_is_validation) from `from` to the end of `to`, keeping the
+ * order of both; moves none when that would take all of them. WF_ENOMEM
+ * moves nothing. */
+int wf_examples_take_validation(wf_examples *from, double fraction, wf_examples *to, wf_error *err);
+
 /* Appends one WildFB JSON line: "label" 1..4 and "messages" ending with the
  * user query and the assistant response; the messages before them are the
  * history, or "history" when "messages" holds only those two. WF_EPARSE

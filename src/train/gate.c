@@ -49,6 +49,19 @@ static void run_check(const gate_check *c, wf_gate_decision *d)
                   c->name, c->cand, c->cur, c->tol);
 }
 
+int wf_gate_current_unusable(int rc)
+{
+    switch (rc) {
+    case WF_ENOMEM:
+    case WF_EIO:
+    case WF_EAGAIN:
+    case WF_EREMOTE:
+    case WF_ETIMEOUT:
+    case WF_ECANCELED: return 0;
+    default: return rc < 0;
+    }
+}
+
 void wf_gate_decide(const wf_gate_opts *o, const wf_eval_metrics *candidate,
                     const wf_eval_metrics *current, wf_gate_decision *out)
 {

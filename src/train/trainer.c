@@ -33,7 +33,19 @@ static int copy_config(wf_trainer *t, const wf_config *cfg, const char *store_pa
     wf_gate_opts_from_config(&t->gate, cfg);
     wf_trigger_opts_from_config(&t->trigger, cfg);
     t->keep_versions = (int)wf_config_int(cfg, "train.keep_versions");
+    t->valid_fraction = wf_config_double(cfg, "train.validation_fraction");
     return 0;
+}
+
+static int cancel_raised(void *trainer)
+{
+    return atomic_load(&((wf_trainer *)trainer)->cancel);
+}
+
+int wf_trainer_check_cancel(wf_trainer *t, wf_error *err)
+{
+    return cancel_raised(t) ? wf_error_set(err, WF_ECANCELED, "training cancelled: shutting down")
+                            : 0;
 }
 
 int wf_trainer_new(const wf_config *cfg, const char *store_path, wf_registry *reg,
@@ -50,6 +62,8 @@ int wf_trainer_new(const wf_config *cfg, const char *store_path, wf_registry *re
         wf_trainer_free(t);
         return wf_error_set(err, WF_ENOMEM, "out of memory");
     }
+    t->train_opts.cancelled = cancel_raised;
+    t->train_opts.cancel_ctx = t;
     t->reg = reg;
     t->publish = publish;
     t->publish_ctx = publish_ctx;
@@ -82,8 +96,11 @@ void wf_trainer_free(wf_trainer *t)
     free(t);
 }
 
+/* A cancelled run is not counted: it was neither a success nor a fault. */
 static void count_run(wf_trainer *t, int rc, const wf_train_outcome *o)
 {
+    if (rc == WF_ECANCELED)
+        return;
     t->runs++;
     t->last_duration_us = (uint64_t)(o->seconds * 1e6);
     if (rc < 0) {
@@ -101,12 +118,36 @@ static void count_run(wf_trainer *t, int rc, const wf_train_outcome *o)
 
 static void log_run(const char *reason, int rc, const wf_train_outcome *o, const wf_error *err)
 {
+    if (rc == WF_ECANCELED) {
+        wf_log(WF_LOG_WARN, "training cancelled, nothing saved", "trigger", reason, "error",
+               err->msg, NULL);
+        return;
+    }
     if (rc < 0) {
         wf_log(WF_LOG_ERROR, "training failed", "trigger", reason, "error", err->msg, NULL);
         return;
     }
     wf_log(WF_LOG_INFO, "training finished", "trigger", reason, "result",
            wf_train_result_name(o->result), "version", o->version, "reason", o->reason, NULL);
+}
+
+/* With the mutex held. */
+static void note_success(wf_trainer *t, int64_t seq)
+{
+    if (seq > t->base_seq)
+        t->base_seq = seq;
+    t->last_attempt = (int64_t)time(NULL);
+    t->failed_in_a_row = 0;
+    t->retry_at = 0;
+}
+
+/* With the mutex held. The samples of a failed run stay new, so the
+ * triggers would retry it at the next poll without the back-off. */
+static void note_failure(wf_trainer *t)
+{
+    int64_t now = (int64_t)time(NULL);
+    t->last_attempt = now;
+    t->retry_at = now + wf_trigger_retry_delay(&t->trigger, t->failed_in_a_row++);
 }
 
 int wf_trainer_run_claimed(wf_trainer *t, const char *reason, int64_t seen_seq,
@@ -117,10 +158,10 @@ int wf_trainer_run_claimed(wf_trainer *t, const char *reason, int64_t seen_seq,
     count_run(t, rc, out);
     log_run(reason, rc, out, err);
     pthread_mutex_lock(&t->mu);
-    int64_t seq = out->trained_seq ? out->trained_seq : seen_seq;
-    if (seq > t->base_seq)
-        t->base_seq = seq;
-    t->last_attempt = (int64_t)time(NULL);
+    if (rc == 0)
+        note_success(t, out->trained_seq ? out->trained_seq : seen_seq);
+    else if (rc != WF_ECANCELED)
+        note_failure(t);
     t->busy = 0;
     pthread_cond_broadcast(&t->wake);
     pthread_mutex_unlock(&t->mu);
@@ -136,6 +177,11 @@ int wf_trainer_run_once(wf_trainer *t, const char *reason, wf_train_outcome *out
     if (busy)
         return wf_error_set(err, WF_ESTATE, "a training is already running");
     return wf_trainer_run_claimed(t, reason ? reason : "manual", 0, out, err);
+}
+
+void wf_trainer_cancel(wf_trainer *t)
+{
+    atomic_store(&t->cancel, 1);
 }
 
 int wf_trainer_busy(wf_trainer *t)

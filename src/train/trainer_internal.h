@@ -17,6 +17,7 @@ struct wf_trainer {
     wf_gate_opts gate;
     wf_trigger_opts trigger;
     int keep_versions;
+    double valid_fraction; /* train.validation_fraction */
     wf_registry *reg;
     wf_trainer_publish_fn publish;
     void *publish_ctx;
@@ -25,10 +26,14 @@ struct wf_trainer {
     pthread_mutex_t mu; /* guards the fields below */
     pthread_cond_t wake;
     int busy, requested, stopping, started;
-    int64_t base_seq;     /* store sequence number of the last attempt */
+    int64_t base_seq;     /* store sequence number of the last run that did not fail */
     int64_t last_attempt; /* unix seconds */
+    int failed_in_a_row;  /* runs that failed since the last one that did not */
+    int64_t retry_at;     /* unix seconds: no triggered retry of a failed run before */
     pthread_t thread;
     int poll_ms;
+
+    _Atomic int cancel; /* set once by wf_trainer_cancel; read by the run */
 
     _Atomic uint64_t runs, failures, promotions, rejections, skips;
     _Atomic uint64_t last_duration_us;
@@ -39,9 +44,14 @@ struct wf_trainer {
  * activate and publish when promoted → retention. */
 int wf_trainer_train(wf_trainer *t, wf_train_outcome *out, wf_error *err);
 
-/* Runs with busy already set by the caller, then clears it, counts the run
- * and moves the trigger baseline to the run's sequence number (seen_seq when
- * the run failed before reading it). */
+/* WF_ECANCELED (with err set) once wf_trainer_cancel was called, else 0. */
+int wf_trainer_check_cancel(wf_trainer *t, wf_error *err);
+
+/* Runs with busy already set by the caller, then clears it and counts the
+ * run. A run that did not fail moves the trigger baseline to its sequence
+ * number (seen_seq when it read none); a failed one leaves the baseline and
+ * sets retry_at (see wf_trainer_run_claimed); a cancelled one changes
+ * nothing. */
 int wf_trainer_run_claimed(wf_trainer *t, const char *reason, int64_t seen_seq,
                            wf_train_outcome *out, wf_error *err);
 

@@ -27,9 +27,9 @@ void wf_train_outcome_text(const wf_train_outcome *o, wf_strbuf *out)
         return;
     wf_strbuf_printf(out, "version: %s\n", o->version);
     wf_strbuf_printf(out, "parent:  %s\n", o->parent[0] ? o->parent : "(none)");
-    wf_strbuf_printf(out, "data:    %zu train, %zu eval samples (store seq %lld)\n", o->n_train,
-                     o->n_eval, (long long)o->trained_seq);
-    wf_strbuf_printf(out, "fit:     %d epochs, train loss %.4f, eval loss %.4f, %.2f s\n",
+    wf_strbuf_printf(out, "data:    %zu train, %zu validation, %zu eval samples (store seq %lld)\n",
+                     o->n_train, o->n_valid, o->n_eval, (long long)o->trained_seq);
+    wf_strbuf_printf(out, "fit:     %d epochs, train loss %.4f, validation loss %.4f, %.2f s\n",
                      o->report.epochs_run, o->report.train_loss, o->report.eval_loss,
                      o->report.seconds);
     wf_strbuf_puts(out, "candidate:\n");
@@ -55,10 +55,10 @@ void wf_train_outcome_json(const wf_train_outcome *o, wf_strbuf *out)
     json_field(out, "parent", o->parent);
     json_field(out, "reason", o->reason);
     wf_strbuf_printf(out,
-                     "\"n_train\":%zu,\"n_eval\":%zu,\"trained_seq\":%lld,\"epochs\":%d,"
-                     "\"seconds\":%.3f,\"candidate\":",
-                     o->n_train, o->n_eval, (long long)o->trained_seq, o->report.epochs_run,
-                     o->seconds);
+                     "\"n_train\":%zu,\"n_valid\":%zu,\"n_eval\":%zu,\"trained_seq\":%lld,"
+                     "\"epochs\":%d,\"seconds\":%.3f,\"candidate\":",
+                     o->n_train, o->n_valid, o->n_eval, (long long)o->trained_seq,
+                     o->report.epochs_run, o->seconds);
     if (o->result == WF_TRAIN_SKIPPED)
         wf_strbuf_puts(out, "null");
     else

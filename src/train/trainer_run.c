@@ -11,8 +11,11 @@
 #include "train/trainer_internal.h"
 #include "wildfeed/log.h"
 
+/* The train split less its validation part fits the candidate, the
+ * validation part chooses its epoch, and the eval split, which neither
+ * touched, judges it against the current model. */
 typedef struct run_data {
-    wf_examples train, eval;
+    wf_examples train, valid, eval;
     wf_pref_set *prefs;
     wf_model *cand;
     int64_t total;
@@ -40,7 +43,10 @@ static int load_samples(wf_trainer *t, run_data *d, wf_train_outcome *out, wf_er
             rc = wf_examples_from_store(s, WF_STORE_EVAL, 0, &d->eval, err);
     }
     wf_store_close(s);
+    if (rc == 0)
+        rc = wf_examples_take_validation(&d->train, t->valid_fraction, &d->valid, err);
     out->n_train = d->train.n;
+    out->n_valid = d->valid.n;
     out->n_eval = d->eval.n;
     return rc;
 }
@@ -68,28 +74,33 @@ static int64_t count_users(const wf_examples *e)
     return users;
 }
 
-/* Scores the active model on the same data as the candidate. A current model
- * that no longer loads is logged and treated as absent: a good candidate
- * should then replace it. It is loaded like the candidate, so a transformer
- * over the same base shares the candidate's instead of reading it again. */
-static void eval_current(wf_trainer *t, const run_data *d, wf_train_outcome *out)
+/* Scores the active model on the same data as the candidate. It is loaded
+ * like the candidate, so a transformer over the same base shares the
+ * candidate's instead of reading it again. */
+static int eval_current(wf_trainer *t, const run_data *d, wf_train_outcome *out, wf_error *err)
 {
-    wf_error err;
-    if (wf_registry_current(t->reg, out->parent, &err) < 0) {
-        out->parent[0] = '\0';
-        return;
-    }
-    wf_model *cur;
-    int rc = wf_registry_load_like(t->reg, out->parent, d->cand, &cur, NULL, &err);
+    wf_error e = {0};
+    int rc = wf_registry_current(t->reg, out->parent, &e);
+    wf_model *cur = NULL;
+    if (rc == 0)
+        rc = wf_registry_load_like(t->reg, out->parent, d->cand, &cur, NULL, &e);
     if (rc == 0) {
-        rc = wf_eval_run(cur, d->eval.items, d->eval.n, d->prefs, &out->current, &err);
+        rc = wf_eval_run(cur, d->eval.items, d->eval.n, d->prefs, &out->current, &e);
         wf_model_free(cur);
     }
-    if (rc == 0)
+    if (rc == 0) {
         out->has_current = 1;
-    else
-        wf_log(WF_LOG_WARN, "current model not evaluated, gate compares against none", "version",
-               out->parent, "error", err.msg, NULL);
+        return 0;
+    }
+    if (rc == WF_ENOTFOUND && !out->parent[0])
+        return 0; /* no model was ever activated */
+    if (!wf_gate_current_unusable(rc))
+        return wf_error_set(err, rc,
+                            "current model %s not evaluated, the candidate is not judged: %s",
+                            out->parent, e.msg);
+    wf_log(WF_LOG_WARN, "current model unusable, gate compares against none", "version",
+           out->parent, "error", e.msg, NULL);
+    return 0;
 }
 
 static void fill_meta(const run_data *d, const wf_train_outcome *out, wf_store_model_status st,
@@ -125,24 +136,24 @@ static int store_and_publish(wf_trainer *t, const run_data *d, int promote, wf_t
         return 0;
     wf_model *loaded;
     rc = wf_registry_load_like(t->reg, meta.version, d->cand, &loaded, NULL, err);
-    if (rc == 0)
-        rc = wf_registry_activate(t->reg, meta.version, err);
-    if (rc < 0) {
-        wf_model_free(loaded);
+    if (rc < 0)
         return rc;
-    }
-    return t->publish ? t->publish(t->publish_ctx, meta.version, loaded, err)
-                      : (wf_model_free(loaded), 0);
+    if (t->publish)
+        return t->publish(t->publish_ctx, meta.version, loaded, err);
+    wf_model_free(loaded);
+    return wf_registry_activate(t->reg, meta.version, err);
 }
 
 static int train_and_judge(wf_trainer *t, run_data *d, wf_train_outcome *out, wf_error *err)
 {
     const void *hold = NULL;
     const wf_model *served = t->served.acquire ? t->served.acquire(t->served.ctx, &hold) : NULL;
-    int rc = wf_model_train_like(t->kind, served, d->train.items, d->train.n, d->eval.items,
-                                 d->eval.n, &t->train_opts, &d->cand, &out->report, err);
+    int rc = wf_model_train_like(t->kind, served, d->train.items, d->train.n, d->valid.items,
+                                 d->valid.n, &t->train_opts, &d->cand, &out->report, err);
     if (served)
         t->served.release(t->served.ctx, hold);
+    if (rc == 0)
+        rc = wf_trainer_check_cancel(t, err);
     if (rc == 0 && t->pref_file[0]) {
         size_t bad = 0;
         rc = wf_pref_load(t->pref_file, &d->prefs, &bad, err);
@@ -151,9 +162,12 @@ static int train_and_judge(wf_trainer *t, run_data *d, wf_train_outcome *out, wf
     }
     if (rc == 0)
         rc = wf_eval_run(d->cand, d->eval.items, d->eval.n, d->prefs, &out->candidate, err);
+    if (rc == 0)
+        rc = eval_current(t, d, out, err);
+    if (rc == 0)
+        rc = wf_trainer_check_cancel(t, err);
     if (rc < 0)
         return rc;
-    eval_current(t, d, out);
     wf_gate_decision g;
     wf_gate_decide(&t->gate, &out->candidate, out->has_current ? &out->current : NULL, &g);
     memcpy(out->reason, g.reason, sizeof out->reason);
@@ -172,8 +186,11 @@ int wf_trainer_train(wf_trainer *t, wf_train_outcome *out, wf_error *err)
     double start = now_s();
     run_data d = {0};
     wf_examples_init(&d.train);
+    wf_examples_init(&d.valid);
     wf_examples_init(&d.eval);
-    int rc = load_samples(t, &d, out, err);
+    int rc = wf_trainer_check_cancel(t, err);
+    if (rc == 0)
+        rc = load_samples(t, &d, out, err);
     if (rc == 0 && (d.total < t->trigger.min_samples || d.train.n == 0)) {
         out->result = WF_TRAIN_SKIPPED;
         snprintf(out->reason, sizeof out->reason,
@@ -186,6 +203,7 @@ int wf_trainer_train(wf_trainer *t, wf_train_outcome *out, wf_error *err)
     wf_model_free(d.cand);
     wf_pref_free(d.prefs);
     wf_examples_free(&d.train);
+    wf_examples_free(&d.valid);
     wf_examples_free(&d.eval);
     out->seconds = now_s() - start;
     return rc;

@@ -50,6 +50,7 @@ static wf_trigger due(wf_trainer *t, wf_trigger_state *st)
 {
     st->requested = t->requested;
     st->last_attempt = t->last_attempt;
+    st->retry_at = t->retry_at;
     wf_trigger trig = wf_trigger_check(&t->trigger, st, (int64_t)time(NULL));
     if (trig != WF_TRIGGER_NONE && !t->busy) {
         t->requested = 0;
@@ -123,6 +124,7 @@ int wf_trainer_request(wf_trainer *t, const char *reason)
 
 void wf_trainer_stop(wf_trainer *t)
 {
+    wf_trainer_cancel(t);
     pthread_mutex_lock(&t->mu);
     int started = t->started;
     t->stopping = 1;

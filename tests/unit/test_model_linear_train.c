@@ -176,6 +176,32 @@ static void test_deterministic_per_seed(void **state)
     free(d);
 }
 
+/* A callback that cancels from its third call on, counting its calls. */
+static int cancel_on_third(void *calls)
+{
+    return ++*(int *)calls >= 3;
+}
+
+/* Cancelled before its third epoch: WF_ECANCELED and no model. */
+static void test_cancel_between_epochs(void **state)
+{
+    (void)state;
+    data *d = make_data();
+    wf_train_opts o = opts(WF_HEAD_CORAL, 5);
+    o.patience = 100;
+    int calls = 0;
+    o.cancelled = cancel_on_third;
+    o.cancel_ctx = &calls;
+    wf_model *m = NULL;
+    wf_error err = {0};
+    assert_int_equal(wf_linear_train(d->ex, N_TRAIN, d->ex + N_TRAIN, N_EVAL, &o, &m, NULL, &err),
+                     WF_ECANCELED);
+    assert_string_equal(err.msg, "linear: cancelled after 2 epochs");
+    assert_int_equal(calls, 3);
+    assert_null(m);
+    free(d);
+}
+
 static void test_save_load_bit_exact(void **state)
 {
     (void)state;
@@ -295,6 +321,7 @@ int main(void)
         cmocka_unit_test(test_planted_coral),
         cmocka_unit_test(test_planted_independent),
         cmocka_unit_test(test_deterministic_per_seed),
+        cmocka_unit_test(test_cancel_between_epochs),
         cmocka_unit_test(test_save_load_bit_exact),
         cmocka_unit_test(test_text_scores_like_parts),
         cmocka_unit_test(test_early_stopping_keeps_best),

@@ -309,6 +309,37 @@ static void test_training_shares_the_served_base(void **state)
     assert_null(cand);
 }
 
+/* A callback that cancels from its third call on, counting its calls. */
+static int cancel_on_third(void *calls)
+{
+    return ++*(int *)calls >= 3;
+}
+
+/* Cancelled before its third optimiser step: WF_ECANCELED, no model, and
+ * the served base's references as they were. */
+static void test_training_cancels_between_steps(void **state)
+{
+    (void)state;
+    wf_example train[N_TRAIN];
+    make_examples(train, N_TRAIN, 0);
+    wf_train_opts o;
+    tf_opts(&o);
+    int calls = 0;
+    o.cancelled = cancel_on_third;
+    o.cancel_ctx = &calls;
+    wf_model *cand = NULL;
+    wf_error err = {0};
+    const wf_tfb_base *served = wf_tfb_of(g_model)->base;
+    unsigned refs = atomic_load(&served->refs);
+    assert_int_equal(
+        wf_model_train_like("transformer", g_model, train, N_TRAIN, NULL, 0, &o, &cand, NULL, &err),
+        WF_ECANCELED);
+    assert_string_equal(err.msg, "transformer train: cancelled after 2 steps");
+    assert_int_equal(calls, 3);
+    assert_null(cand);
+    assert_int_equal(atomic_load(&served->refs), refs);
+}
+
 /* After the GPU is lost (marked here on the CPU base, as
  * wf_tfb_gpu_failed marks it when a call finds the device poisoned; the
  * GPU side is tests/gpu/check_lost.cu): scoring goes on with the same
@@ -653,6 +684,7 @@ int main(void)
         cmocka_unit_test(test_load_is_bit_exact),
         cmocka_unit_test(test_like_shares_the_base),
         cmocka_unit_test(test_training_shares_the_served_base),
+        cmocka_unit_test(test_training_cancels_between_steps),
         cmocka_unit_test(test_lost_gpu_degrades),
         cmocka_unit_test(test_changed_base_is_refused),
         cmocka_unit_test(test_corrupt_files),

@@ -170,6 +170,38 @@ static void test_replay_is_invisible(void **state)
     wf_store_close(s);
 }
 
+/* A sample keeps the split it was first stored in, whatever a replay or a
+ * relabelling says (sample.eval_fraction may have changed meanwhile), and
+ * the counts follow the stored split. */
+static void test_split_never_moves(void **state)
+{
+    (void)state;
+    const char *path = store_tmp_path();
+    wf_store *s = store_open_at(path);
+    sample_spec x = {.conv = "sp", .annotation = 4, .eval = 1};
+    assert_int_equal(put_spec(s, &x), WF_STORE_INSERTED);
+    x.eval = 0;
+    assert_int_equal(put_spec(s, &x), WF_STORE_KEPT); /* only the split differs */
+    x.annotation = 1;
+    x.source = WF_SRC_EXPLICIT;
+    assert_int_equal(put_spec(s, &x), WF_STORE_REPLACED);
+    wf_sample *got = get(s, "sp_turn0");
+    assert_int_equal(got->eval, 1);
+    assert_int_equal(got->annotation, 1);
+    wf_sample_free(got);
+    wf_store_counts c;
+    wf_store_counts_get(s, &c);
+    assert_int_equal(c.total, 1);
+    assert_int_equal(c.by_split[1], 1);
+    assert_int_equal(c.by_split[0], 0);
+    wf_store_close(s);
+    s = store_open_at(path); /* the counts as a restart rebuilds them */
+    wf_store_counts_get(s, &c);
+    assert_int_equal(c.by_split[1], 1);
+    assert_int_equal(c.by_split[0], 0);
+    wf_store_close(s);
+}
+
 static void test_batch_commit(void **state)
 {
     (void)state;
@@ -366,6 +398,7 @@ int main(void)
         cmocka_unit_test(test_round_trip_every_field),
         cmocka_unit_test(test_precedence),
         cmocka_unit_test(test_replay_is_invisible),
+        cmocka_unit_test(test_split_never_moves),
         cmocka_unit_test(test_batch_commit),
         cmocka_unit_test(test_batch_rollback_leaves_nothing),
         cmocka_unit_test(test_restart_keeps_everything),

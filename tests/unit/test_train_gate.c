@@ -172,6 +172,20 @@ static void test_empty_eval_rejects(void **state)
     assert_string_equal(d.reason, "no eval samples to compare on");
 }
 
+/* What a failed evaluation of the current model means: only what cannot
+ * pass lets the candidate be judged against none. */
+static void test_current_unusable(void **state)
+{
+    (void)state;
+    const int unusable[] = {WF_ECORRUPT, WF_ENOTFOUND, WF_EINVAL, WF_EPARSE, WF_ESTATE};
+    const int may_pass[] = {WF_OK,      WF_ENOMEM,   WF_EIO,      WF_EAGAIN,
+                            WF_EREMOTE, WF_ETIMEOUT, WF_ECANCELED};
+    for (size_t i = 0; i < sizeof unusable / sizeof unusable[0]; i++)
+        assert_int_equal(wf_gate_current_unusable(unusable[i]), 1);
+    for (size_t i = 0; i < sizeof may_pass / sizeof may_pass[0]; i++)
+        assert_int_equal(wf_gate_current_unusable(may_pass[i]), 0);
+}
+
 static void test_opts_from_config(void **state)
 {
     (void)state;
@@ -202,6 +216,7 @@ int main(void)
         cmocka_unit_test(test_worse_everywhere_lists_all),
         cmocka_unit_test(test_better_promotes),
         cmocka_unit_test(test_empty_eval_rejects),
+        cmocka_unit_test(test_current_unusable),
         cmocka_unit_test(test_opts_from_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

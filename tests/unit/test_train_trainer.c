@@ -96,8 +96,12 @@ typedef struct env {
 
 static int publish(void *ctx, const char *version, wf_model *m, wf_error *err)
 {
-    (void)err;
     env *e = ctx;
+    int rc = wf_registry_activate(e->reg, version, err);
+    if (rc < 0) {
+        wf_model_free(m);
+        return rc;
+    }
     e->published++;
     snprintf(e->last_published, sizeof e->last_published, "%s", version);
     if (e->t) {
@@ -190,7 +194,10 @@ static void test_promotes_then_rejects_worse(void **state)
     wf_train_outcome o = run(t, 0);
     assert_int_equal(o.result, WF_TRAIN_PROMOTED);
     assert_string_equal(o.reason, "no current model");
-    assert_int_equal(o.n_train, 320);
+    /* train.validation_fraction 0.1 of the 320 in the train split, by the
+     * id's second hash (computed independently: 31) */
+    assert_int_equal(o.n_train, 289);
+    assert_int_equal(o.n_valid, 31);
     assert_int_equal(o.n_eval, 80);
     assert_int_equal(o.trained_seq, 400);
     assert_int_equal(o.has_current, 0);
@@ -205,12 +212,12 @@ static void test_promotes_then_rejects_worse(void **state)
     assert_string_equal(cur, o.version);
     wf_model_meta meta;
     assert_int_equal(wf_registry_meta(e.reg, o.version, &meta, NULL), 0);
-    assert_int_equal(meta.samples, 320);
+    assert_int_equal(meta.samples, 289);
     assert_int_equal(meta.users, 8); /* eval takes i % 5 == 0: users u0 and u5 only there */
     assert_int_equal(meta.label_counts[0] + meta.label_counts[1] + meta.label_counts[2] +
                          meta.label_counts[3],
-                     320);
-    assert_int_equal(meta.label_counts[0], 80);
+                     289);
+    assert_int_equal(meta.label_counts[0], 75);
     assert_int_equal(meta.trained_seq, 400);
     assert_int_equal(meta.status, WF_STORE_MODEL_PROMOTED);
     char first[WF_VERSION_MAX];
@@ -278,6 +285,16 @@ static void test_trigger_policy(void **state)
         {{.total = 500, .new_samples = 1, .last_attempt = t0}, t0 + 3599, WF_TRIGGER_NONE},
         {{.total = 500, .new_samples = 1, .last_attempt = t0}, t0 + 3600, WF_TRIGGER_INTERVAL},
         {{.total = 500, .new_samples = 0, .last_attempt = t0}, t0 + 99999, WF_TRIGGER_NONE},
+        /* after a failure: nothing before the retry time, but a request */
+        {{.total = 500, .new_samples = 500, .last_attempt = t0, .retry_at = t0 + 60},
+         t0 + 59,
+         WF_TRIGGER_NONE},
+        {{.total = 500, .new_samples = 500, .last_attempt = t0, .retry_at = t0 + 60},
+         t0 + 60,
+         WF_TRIGGER_COUNT},
+        {{.total = 500, .new_samples = 5, .last_attempt = t0, .retry_at = t0 + 60, .requested = 1},
+         t0,
+         WF_TRIGGER_REQUEST},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         wf_trigger got = wf_trigger_check(&o, &cases[i].s, cases[i].now);
@@ -285,6 +302,14 @@ static void test_trigger_policy(void **state)
             fail_msg("case %zu: %s, want %s", i, wf_trigger_name(got),
                      wf_trigger_name(cases[i].want));
     }
+    const struct {
+        int failed_before;
+        int64_t want;
+    } delays[] = {{0, 60}, {1, 120}, {2, 240}, {5, 1920}, {6, 3600}, {40, 3600}};
+    for (size_t i = 0; i < sizeof delays / sizeof delays[0]; i++)
+        assert_int_equal(wf_trigger_retry_delay(&o, delays[i].failed_before), delays[i].want);
+    const wf_trigger_opts quick = {.interval_s = 1};
+    assert_int_equal(wf_trigger_retry_delay(&quick, 0), 1);
     wf_config *cfg = wf_config_new();
     wf_trigger_opts d;
     wf_trigger_opts_from_config(&d, cfg);
@@ -354,6 +379,142 @@ static void test_thread_triggers(void **state)
     env_free(&e);
 }
 
+static uint64_t counter(wf_trainer *t, const char *name)
+{
+    wf_strbuf b;
+    wf_strbuf_init(&b);
+    wf_trainer_collect(t, &b);
+    char key[64];
+    snprintf(key, sizeof key, "\n%s ", name);
+    unsigned long long n = 0;
+    const char *p = strstr(b.data, key);
+    if (p)
+        sscanf(p + strlen(key), "%llu", &n);
+    wf_strbuf_free(&b);
+    return n;
+}
+
+/* A cancelled trainer runs nothing more: no version, no run counted. */
+static void test_cancelled_run_saves_nothing(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e, 200);
+    wf_trainer *t = new_trainer(&e);
+    wf_trainer_cancel(t);
+    wf_train_outcome o = run(t, WF_ECANCELED);
+    assert_string_equal(o.version, "");
+    assert_int_equal(e.published, 0);
+    wf_model_meta latest;
+    assert_int_equal(wf_registry_latest(e.reg, &latest, NULL), WF_ENOTFOUND);
+    assert_int_equal(counter(t, "wf_train_runs_total"), 0);
+    assert_int_equal(counter(t, "wf_train_failures_total"), 0);
+    assert_int_equal(wf_trainer_busy(t), 0);
+    wf_trainer_free(t);
+    env_free(&e);
+}
+
+/* Stopping the thread in the middle of a long run (1000 epochs over 4000
+ * samples, no early stopping: seconds) cancels it: nothing saved, nothing
+ * counted. Without the cancellation the stop would wait for the run and
+ * find a version saved. */
+static void test_stop_cancels_a_run(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e, 4000);
+    assert_int_equal(wf_config_set(e.cfg, "train.epochs=1000", NULL), 0);
+    assert_int_equal(wf_config_set(e.cfg, "train.validation_fraction=0", NULL), 0);
+    wf_trainer *t = new_trainer(&e);
+    wf_error err;
+    assert_int_equal(wf_trainer_start(t, 20, &err), 0);
+    for (int i = 0; i < 3000 && !wf_trainer_busy(t); i++)
+        usleep(1000);
+    assert_int_equal(wf_trainer_busy(t), 1);
+    usleep(100000); /* into the epochs */
+    wf_trainer_stop(t);
+    assert_int_equal(wf_trainer_busy(t), 0);
+    wf_model_meta latest;
+    assert_int_equal(wf_registry_latest(e.reg, &latest, NULL), WF_ENOTFOUND);
+    assert_int_equal(e.published, 0);
+    assert_int_equal(counter(t, "wf_train_runs_total"), 0);
+    assert_int_equal(counter(t, "wf_train_failures_total"), 0);
+    wf_trainer_free(t);
+    env_free(&e);
+}
+
+static void wait_counter(wf_trainer *t, const char *name, uint64_t want)
+{
+    for (int i = 0; i < 3000 && counter(t, name) < want; i++)
+        usleep(10000);
+    assert_true(counter(t, name) >= want);
+}
+
+/* A failed run leaves its samples new: the thread retries it after the
+ * back-off (here train.interval_s, 1 s) with nothing new arriving, and
+ * trains once the fault is gone. */
+static void test_failed_run_is_retried(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e, 200);
+    char prefs[160], set[200];
+    snprintf(prefs, sizeof prefs, "%s/prefs.jsonl", e.dir);
+    snprintf(set, sizeof set, "train.preference_file=%s", prefs);
+    assert_int_equal(wf_config_set(e.cfg, set, NULL), 0);
+    assert_int_equal(wf_config_set(e.cfg, "train.interval_s=1", NULL), 0);
+    wf_trainer *t = new_trainer(&e);
+    wf_error err;
+    assert_int_equal(wf_trainer_start(t, 20, &err), 0);
+    wait_counter(t, "wf_train_failures_total", 2);
+    assert_int_equal(e.published, 0);
+    FILE *f = fopen(prefs, "w");
+    assert_non_null(f);
+    fclose(f);
+    wait_counter(t, "wf_train_promotions_total", 1);
+    wf_trainer_stop(t);
+    /* A retry may have failed again before the file appeared. */
+    uint64_t failures = counter(t, "wf_train_failures_total");
+    assert_true(failures >= 2);
+    assert_int_equal(counter(t, "wf_train_runs_total"), failures + 1);
+    assert_int_equal(counter(t, "wf_train_promotions_total"), 1);
+    assert_int_equal(e.published, 1);
+    wf_trainer_free(t);
+    env_free(&e);
+}
+
+/* A current model whose files fail their checksums cannot be evaluated,
+ * and never will be: the candidate is judged against none and replaces
+ * it. */
+static void test_corrupt_current_is_replaced(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e, 400);
+    wf_trainer *t = new_trainer(&e);
+    wf_train_outcome first = run(t, 0);
+    assert_int_equal(first.result, WF_TRAIN_PROMOTED);
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s/model.safetensors", e.models, first.version);
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    fputs("garbage", f);
+    fclose(f);
+    fill_store(e.db, 1000, 10, 0);
+    sleep(1); /* a new version name second */
+    wf_train_outcome o = run(t, 0);
+    assert_int_equal(o.result, WF_TRAIN_PROMOTED);
+    assert_int_equal(o.has_current, 0);
+    assert_string_equal(o.parent, first.version);
+    assert_string_equal(o.reason, "no current model");
+    char cur[WF_VERSION_MAX];
+    assert_int_equal(wf_registry_current(e.reg, cur, NULL), 0);
+    assert_string_equal(cur, o.version);
+    assert_int_equal(e.published, 2);
+    wf_trainer_free(t);
+    env_free(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -361,6 +522,10 @@ int main(void)
         cmocka_unit_test(test_promotes_then_rejects_worse),
         cmocka_unit_test(test_trigger_policy),
         cmocka_unit_test(test_thread_triggers),
+        cmocka_unit_test(test_cancelled_run_saves_nothing),
+        cmocka_unit_test(test_stop_cancels_a_run),
+        cmocka_unit_test(test_failed_run_is_retried),
+        cmocka_unit_test(test_corrupt_current_is_replaced),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
