@@ -72,7 +72,7 @@ const char *wf_trigger_name(wf_trigger t);
 typedef struct wf_trigger_state {
     int64_t total;        /* samples in the store */
     int64_t new_samples;  /* inserted or replaced since the last attempt */
-    int64_t last_attempt; /* unix seconds of the last training attempt, 0 for never */
+    int64_t last_attempt; /* unix seconds of the last run that did not fail, 0 for never */
     int64_t retry_at;     /* unix seconds: a failed run is not retried before (0: none) */
     int requested;
 } wf_trigger_state;
@@ -157,12 +157,13 @@ int wf_trainer_run_once(wf_trainer *t, const char *reason, wf_train_outcome *out
  * it fails again, up to train.interval_s; a request retries at once. */
 int wf_trainer_start(wf_trainer *t, int poll_ms, wf_error *err);
 /* Asks for a training soon; returns at once. WF_ESTATE when the thread is
- * not running. */
+ * not running or the trainer was cancelled. */
 int wf_trainer_request(wf_trainer *t, const char *reason);
 /* Makes a run in progress stop before its next optimiser step (it returns
  * WF_ECANCELED, saves nothing and counts as no run), and every later run
- * likewise: for a shutdown, which then need not wait out a training. Once
- * called it stays in force. Returns at once; any thread. */
+ * likewise (the thread starts none): for a shutdown, which then need not
+ * wait out a training. It stays in force until wf_trainer_start. Returns at
+ * once; any thread. */
 void wf_trainer_cancel(wf_trainer *t);
 /* Cancels (wf_trainer_cancel), waits for the run in progress to end, then
  * joins the thread. Later requests answer WF_ESTATE. */

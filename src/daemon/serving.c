@@ -15,12 +15,15 @@
 static int publish(void *ctx, const char *version, wf_model *m, wf_error *err)
 {
     wf_serving *s = ctx;
+    char prev[WF_VERSION_MAX];
     pthread_mutex_lock(&s->activation);
+    int had = wf_registry_current(s->registry, prev, NULL) == 0;
     int rc = wf_registry_activate(s->registry, version, err);
-    if (rc == 0)
-        rc = wf_model_slot_publish(s->slot, m, version, err);
-    else
+    if (rc < 0)
         wf_model_free(m);
+    else if ((rc = wf_model_slot_publish(s->slot, m, version, err)) < 0 && had &&
+             wf_registry_activate(s->registry, prev, NULL) < 0)
+        wf_log(WF_LOG_ERROR, "CURRENT not restored after a failed swap", "version", prev, NULL);
     pthread_mutex_unlock(&s->activation);
     if (rc == 0) {
         wf_log(WF_LOG_INFO, "model active", "version", version, NULL);

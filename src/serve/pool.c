@@ -130,6 +130,14 @@ enum MHD_Result wf_serve_submit(wf_server *s, struct MHD_Connection *c, wf_serve
     return MHD_YES;
 }
 
+int wf_serve_pool_stopping(wf_serve_pool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    int stopping = p->stopping;
+    pthread_mutex_unlock(&p->mu);
+    return stopping;
+}
+
 void wf_serve_pool_answered(wf_serve_pool *p)
 {
     pthread_mutex_lock(&p->mu);

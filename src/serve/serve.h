@@ -125,6 +125,8 @@ int wf_serve_pool_init(wf_serve_pool *p, size_t cap, wf_error *err);
  * set; the handler then answers. Refused with 503 (answered here, c not
  * suspended) once the server is stopping, or when no worker can be started. */
 enum MHD_Result wf_serve_submit(wf_server *s, struct MHD_Connection *c, wf_serve_req *r);
+/* 1 once wf_serve_pool_stop began: scoring is refused from then on. */
+int wf_serve_pool_stopping(wf_serve_pool *p);
 /* A request handed over has completed (answered, or its connection gone). */
 void wf_serve_pool_answered(wf_serve_pool *p);
 /* Refuses new requests, lets the workers finish every one queued, joins them,

@@ -220,6 +220,7 @@ static enum MHD_Result answer(wf_server *s, struct MHD_Connection *c, wf_serve_r
 {
     unsigned st = atomic_load_explicit(&r->status, memory_order_acquire);
     enum MHD_Result rc = wf_serve_reply(s, c, r->ep, st, "application/json", &r->answer);
+    wf_strbuf_free(&r->body); /* the place bounds the bodies held, too */
     release_place(s, r);
     return rc;
 }

@@ -109,9 +109,14 @@ void wf_serve_collect(void *ctx, wf_strbuf *out)
 
 static enum MHD_Result readyz(wf_server *s, struct MHD_Connection *c, wf_serve_req *r)
 {
-    const wf_model_ref *ref = wf_model_slot_acquire(s->slot);
     wf_strbuf out;
     wf_strbuf_init(&out);
+    /* A stopping server refuses scoring: no traffic should be sent to it. */
+    if (wf_serve_pool_stopping(&s->pool)) {
+        wf_strbuf_puts(&out, "{\"ready\":false,\"stopping\":true}");
+        return wf_serve_reply(s, c, r->ep, MHD_HTTP_SERVICE_UNAVAILABLE, "application/json", &out);
+    }
+    const wf_model_ref *ref = wf_model_slot_acquire(s->slot);
     if (!ref) {
         wf_strbuf_puts(&out, "{\"ready\":false}");
         return wf_serve_reply(s, c, r->ep, MHD_HTTP_SERVICE_UNAVAILABLE, "application/json", &out);

@@ -142,11 +142,12 @@ static void note_success(wf_trainer *t, int64_t seq)
 }
 
 /* With the mutex held. The samples of a failed run stay new, so the
- * triggers would retry it at the next poll without the back-off. */
+ * triggers would retry it at the next poll without the back-off. The last
+ * attempt stays the last that did not fail, or the interval trigger would
+ * wait train.interval_s again rather than the back-off. */
 static void note_failure(wf_trainer *t)
 {
     int64_t now = (int64_t)time(NULL);
-    t->last_attempt = now;
     t->retry_at = now + wf_trigger_retry_delay(&t->trigger, t->failed_in_a_row++);
 }
 

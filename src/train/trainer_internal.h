@@ -27,7 +27,7 @@ struct wf_trainer {
     pthread_cond_t wake;
     int busy, requested, stopping, started;
     int64_t base_seq;     /* store sequence number of the last run that did not fail */
-    int64_t last_attempt; /* unix seconds */
+    int64_t last_attempt; /* unix seconds of the last run that did not fail */
     int failed_in_a_row;  /* runs that failed since the last one that did not */
     int64_t retry_at;     /* unix seconds: no triggered retry of a failed run before */
     pthread_t thread;

@@ -163,6 +163,8 @@ static int train_and_judge(wf_trainer *t, run_data *d, wf_train_outcome *out, wf
     if (rc == 0)
         rc = wf_eval_run(d->cand, d->eval.items, d->eval.n, d->prefs, &out->candidate, err);
     if (rc == 0)
+        rc = wf_trainer_check_cancel(t, err);
+    if (rc == 0)
         rc = eval_current(t, d, out, err);
     if (rc == 0)
         rc = wf_trainer_check_cancel(t, err);

@@ -48,6 +48,8 @@ static void wait_poll(wf_trainer *t)
 /* With the mutex held: the trigger due now, claiming the run if any. */
 static wf_trigger due(wf_trainer *t, wf_trigger_state *st)
 {
+    if (atomic_load(&t->cancel))
+        return WF_TRIGGER_NONE; /* a run now would be cancelled at once */
     st->requested = t->requested;
     st->last_attempt = t->last_attempt;
     st->retry_at = t->retry_at;
@@ -98,6 +100,7 @@ int wf_trainer_start(wf_trainer *t, int poll_ms, wf_error *err)
     } else {
         t->poll_ms = poll_ms > 0 ? poll_ms : 1;
         t->stopping = 0;
+        atomic_store(&t->cancel, 0);
         if (pthread_create(&t->thread, NULL, trainer_main, t) != 0)
             rc = wf_error_set(err, WF_EIO, "cannot start the trainer thread");
         else
@@ -110,7 +113,7 @@ int wf_trainer_start(wf_trainer *t, int poll_ms, wf_error *err)
 int wf_trainer_request(wf_trainer *t, const char *reason)
 {
     pthread_mutex_lock(&t->mu);
-    int started = t->started && !t->stopping;
+    int started = t->started && !t->stopping && !atomic_load(&t->cancel);
     if (started) {
         t->requested = 1;
         pthread_cond_broadcast(&t->wake);

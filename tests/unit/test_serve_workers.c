@@ -227,6 +227,7 @@ typedef struct opener {
     CURL *h;        /* one keep-alive connection for every probe */
     http_resp last; /* the last probe's answer: 503 */
     long healthz;   /* /healthz's status then */
+    long readyz;    /* /readyz's status then */
     double opened_at;
 } opener;
 
@@ -238,7 +239,7 @@ static CURLcode send_probe(opener *o)
 }
 
 /* Probes (which pass the gate) until the server answers that it is
- * stopping, asks /healthz, then opens the gate: so the stop has begun,
+ * stopping, asks /healthz and /readyz, then opens the gate: so the stop has begun,
  * deterministically, with requests held in the model. */
 static void *open_once_stopping(void *arg)
 {
@@ -250,13 +251,16 @@ static void *open_once_stopping(void *arg)
     http_do(o->port, "GET", "/healthz", NULL, NULL, &r);
     o->healthz = r.status;
     http_resp_free(&r);
+    http_do(o->port, "GET", "/readyz", NULL, NULL, &r);
+    o->readyz = r.status;
+    http_resp_free(&r);
     o->opened_at = now();
     gate_open(o->g);
     return NULL;
 }
 
 /* Stopping the server while requests are held in the model: new scoring
- * requests get 503 and /healthz 200, the held ones are finished and
+ * requests and /readyz get 503 and /healthz 200, the held ones are finished and
  * answered 200 (not cut off), the stop returns only after they left the
  * model, and nothing leaks (the ASan build checks). */
 static void stop_while_scoring(void **state)
@@ -286,6 +290,7 @@ static void stop_while_scoring(void **state)
     assert_string_equal(o.last.body.data, "{\"error\":\"the server is stopping\"}");
     assert_non_null(strstr(o.last.headers.data, "Retry-After: 1"));
     assert_int_equal(o.healthz, 200); /* a liveness probe during the drain */
+    assert_int_equal(o.readyz, 503);  /* no more traffic: scoring is refused */
     http_resp_free(&o.last);
     assert_true(stopped_at >= o.opened_at);
     expect_scored(c, t, 3);

@@ -295,6 +295,13 @@ static void test_trigger_policy(void **state)
         {{.total = 500, .new_samples = 5, .last_attempt = t0, .retry_at = t0 + 60, .requested = 1},
          t0,
          WF_TRIGGER_REQUEST},
+        /* a failed interval run: the back-off, not another interval */
+        {{.total = 500, .new_samples = 5, .last_attempt = t0 - 3600, .retry_at = t0 + 60},
+         t0 + 59,
+         WF_TRIGGER_NONE},
+        {{.total = 500, .new_samples = 5, .last_attempt = t0 - 3600, .retry_at = t0 + 60},
+         t0 + 60,
+         WF_TRIGGER_INTERVAL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         wf_trigger got = wf_trigger_check(&o, &cases[i].s, cases[i].now);
@@ -410,6 +417,12 @@ static void test_cancelled_run_saves_nothing(void **state)
     assert_int_equal(counter(t, "wf_train_runs_total"), 0);
     assert_int_equal(counter(t, "wf_train_failures_total"), 0);
     assert_int_equal(wf_trainer_busy(t), 0);
+    /* A running thread, once cancelled, takes no more requests. */
+    wf_error err;
+    assert_int_equal(wf_trainer_start(t, 20, &err), 0);
+    assert_int_equal(wf_trainer_request(t, "before"), 0);
+    wf_trainer_cancel(t);
+    assert_int_equal(wf_trainer_request(t, "after"), WF_ESTATE);
     wf_trainer_free(t);
     env_free(&e);
 }
