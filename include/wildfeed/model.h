@@ -64,6 +64,12 @@ typedef struct wf_model_ops {
     /* Why the model serves below what it was loaded for (a static string:
      * its GPU was lost and the CPU took over), or NULL when it does not. */
     const char *(*degraded)(const wf_model *m);
+    /* 1 when a score call may take long or wait for other requests (the
+     * transformer: hundreds of ms on a CPU, a shared batch on a GPU): the
+     * scoring server runs it on its scoring threads. 0 (the linear model:
+     * microseconds an input) scores on the HTTP thread that read the
+     * request, which saves a hand-off of about 0.1 ms. */
+    int slow;
 } wf_model_ops;
 
 struct wf_model {

@@ -39,10 +39,12 @@ typedef struct wf_server wf_server;
  * server's metrics collector. hooks may be NULL (all three endpoints 404).
  *
  * The server.threads threads read requests, write answers and run the other
- * endpoints (the hooks included); scoring runs on threads of its own, started
- * as concurrent requests need them, up to server.max_concurrent, and kept
- * until the server stops. So a request beyond server.max_concurrent gets 429,
- * and /healthz is answered while every scoring thread is busy.
+ * endpoints (the hooks included). A slow model (ops.slow: the transformer)
+ * scores on threads of its own, started as concurrent requests need them, up
+ * to server.max_concurrent, and kept until the server stops: concurrent
+ * requests meet in its batches, and /healthz is answered while every
+ * scoring thread is busy. A fast one scores on the HTTP thread. A request
+ * beyond server.max_concurrent gets 429.
  *
  * Limits: a body over server.max_body_bytes is answered 413 and its
  * connection closed, before it is read when its Content-Length says so, else
@@ -55,8 +57,8 @@ int wf_server_start(const wf_config *cfg, wf_model_slot *slot, const wf_server_h
 /* The port actually bound. */
 int wf_server_port(const wf_server *s);
 /* Scoring requests already received are scored and answered (up to 5 s is
- * given for the answers to be sent); meanwhile a new scoring request gets
- * 503 and the other endpoints are answered as usual. Then stops listening,
+ * given for the answers to be sent); meanwhile /readyz and a new request to
+ * a slow model get 503 and the other endpoints are answered as usual. Then stops listening,
  * closes every connection and frees the server. Returns once the last
  * scoring request has left the model, however long that takes. */
 void wf_server_stop(wf_server *s);

@@ -128,7 +128,8 @@ static void lin_destroy(wf_model *m)
     free(m);
 }
 
-static const wf_model_ops lin_ops = {"linear", lin_score, lin_save, lin_files, lin_destroy, NULL};
+static const wf_model_ops lin_ops = {"linear",    lin_score, lin_save, lin_files,
+                                     lin_destroy, NULL,      0};
 
 wf_model *wf_lin_wrap(wf_lin *l, wf_head_kind head)
 {

@@ -93,12 +93,12 @@ const wf_config_key wf_keys_model[] = {
     WF_KEY_INT("server.max_items", "256", 1, 100000,
                "Items (texts) per scoring request at most; more are answered 413."),
     WF_KEY_INT("server.max_concurrent", "64", 1, 100000,
-               "Scoring requests handled at once, and the most scoring threads (started as "
-               "needed); more requests are answered 429."),
+               "Scoring requests handled at once, and the most scoring threads of a slow model "
+               "(started as needed); more requests are answered 429."),
     WF_KEY_INT("server.threads", "4", 1, 1024,
-               "Threads of the HTTP server: they read requests, write answers and serve the "
-               "other endpoints; scoring runs on separate threads, at most "
-               "server.max_concurrent."),
+               "Threads of the HTTP server: they read requests, write answers, serve the other "
+               "endpoints and score with the linear model; a slow model (the transformer) "
+               "scores on separate threads, at most server.max_concurrent."),
     WF_KEY_INT("server.max_connections", "1024", 1, 1000000,
                "Client connections open at once (at least server.threads); further ones wait "
                "unaccepted until one closes."),

@@ -146,8 +146,8 @@ static const char *tfb_degraded(const wf_model *m)
     return atomic_load(&t->base->gpu_lost) ? "gpu lost: scoring on the CPU, not training" : NULL;
 }
 
-static const wf_model_ops tfb_ops = {"transformer", tfb_score,   tfb_save,
-                                     tfb_files,     tfb_destroy, tfb_degraded};
+static const wf_model_ops tfb_ops = {"transformer", tfb_score,    tfb_save, tfb_files,
+                                     tfb_destroy,   tfb_degraded, .slow = 1};
 
 int wf_tfb_model_new(wf_tfb_base *base, wf_tf_adapter *ad, size_t max_len, wf_model **out,
                      wf_error *err)

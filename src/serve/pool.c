@@ -1,6 +1,6 @@
-/* The scoring workers. libmicrohttpd's threads only read requests and write
- * answers; scoring, which may take hundreds of milliseconds on a CPU or wait
- * for a GPU batch, runs here with the request's connection suspended. So up
+/* The scoring workers of a slow model (ops.slow). Its scoring, which may take
+ * hundreds of milliseconds on a CPU or wait for a GPU batch, runs here with
+ * the request's connection suspended, not on libmicrohttpd's threads. So up
  * to server.max_concurrent requests share the model at once (the transformer
  * batches them), and /healthz never waits behind them.
  *

@@ -199,23 +199,9 @@ static enum MHD_Result refuse_streamed(wf_server *s, struct MHD_Connection *c, w
     return MHD_NO;
 }
 
-static enum MHD_Result finish(wf_server *s, struct MHD_Connection *c, wf_serve_req *r)
-{
-    if (r->body.oom)
-        return wf_serve_reply_error(s, c, r->ep, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
-    switch (r->ep) {
-    case WF_EP_GET_REWARD:
-    case WF_EP_SCORE: return wf_serve_submit(s, c, r);
-    case WF_EP_MODELS:
-    case WF_EP_ACTIVATE:
-    case WF_EP_RETRAIN: return wf_serve_admin(s, c, r);
-    default: return wf_serve_probe(s, c, r);
-    }
-}
-
-/* Called again once the worker resumed the connection. The place is given
- * back as the answer is queued, before it is sent: a client that has read
- * its answer may send the next request at once without a 429. */
+/* Queues the answer the scoring left in r. The place is given back as the
+ * answer is queued, before it is sent: a client that has read its answer
+ * may send the next request at once without a 429. */
 static enum MHD_Result answer(wf_server *s, struct MHD_Connection *c, wf_serve_req *r)
 {
     unsigned st = atomic_load_explicit(&r->status, memory_order_acquire);
@@ -223,6 +209,40 @@ static enum MHD_Result answer(wf_server *s, struct MHD_Connection *c, wf_serve_r
     wf_strbuf_free(&r->body); /* the place bounds the bodies held, too */
     release_place(s, r);
     return rc;
+}
+
+/* Whether the model now active asks for the scoring threads (ops.slow). A
+ * swap meanwhile only moves one request to the other path. */
+static int slow_model(wf_server *s)
+{
+    const wf_model_ref *ref = wf_model_slot_acquire(s->slot);
+    int slow = ref && ref->model->ops->slow;
+    if (ref)
+        wf_model_slot_release(s->slot, ref);
+    return slow;
+}
+
+/* A fast model scores on this HTTP thread, the stopping server included:
+ * it takes microseconds, and nothing is suspended that a stop must wait
+ * for. */
+static enum MHD_Result score_here(wf_server *s, struct MHD_Connection *c, wf_serve_req *r)
+{
+    wf_serve_score(s, r);
+    return answer(s, c, r);
+}
+
+static enum MHD_Result finish(wf_server *s, struct MHD_Connection *c, wf_serve_req *r)
+{
+    if (r->body.oom)
+        return wf_serve_reply_error(s, c, r->ep, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+    switch (r->ep) {
+    case WF_EP_GET_REWARD:
+    case WF_EP_SCORE: return slow_model(s) ? wf_serve_submit(s, c, r) : score_here(s, c, r);
+    case WF_EP_MODELS:
+    case WF_EP_ACTIVATE:
+    case WF_EP_RETRAIN: return wf_serve_admin(s, c, r);
+    default: return wf_serve_probe(s, c, r);
+    }
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,

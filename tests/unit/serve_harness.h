@@ -93,7 +93,7 @@ static inline const char *fake_degraded(const wf_model *m)
 }
 
 __attribute__((unused)) static const wf_model_ops fake_ops = {
-    "fake", fake_score, fake_save, fake_files, fake_destroy, fake_degraded};
+    "fake", fake_score, fake_save, fake_files, fake_destroy, fake_degraded, 0};
 
 static inline wf_model *fake_model(float z0, float z1, float z2, _Atomic int *destroyed)
 {

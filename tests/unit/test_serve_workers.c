@@ -96,8 +96,8 @@ static void gate_destroy_model(wf_model *m)
     free(m);
 }
 
-static const wf_model_ops gate_ops = {"gate",     gate_score,         fake_save,
-                                      fake_files, gate_destroy_model, NULL};
+static const wf_model_ops gate_ops = {"gate", gate_score, fake_save, fake_files, gate_destroy_model,
+                                      NULL,   .slow = 1};
 
 static wf_model *gate_model(gate *g)
 {
