@@ -293,6 +293,16 @@ static void model_failures(void **state)
     wf_model_slot_free(slot);
 }
 
+/* Every one of lines appears in body (each named when missing). */
+static void expect_lines(const char *body, const char *const *lines, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!strstr(body, lines[i]))
+            fprintf(stderr, "missing: %s", lines[i]);
+        assert_non_null(strstr(body, lines[i]));
+    }
+}
+
 /* Each status the server answers has its own code label: "other" stays
  * empty (422 once fell into it). */
 static void statuses_have_their_own_label(void **state)
@@ -319,11 +329,7 @@ static void statuses_have_their_own_label(void **state)
         "wf_server_requests_total{endpoint=\"get_reward\",code=\"405\"} 1\n",
         "wf_server_requests_total{endpoint=\"other\",code=\"404\"} 1\n",
     };
-    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
-        if (!strstr(r.body.data, lines[i]))
-            fprintf(stderr, "missing: %s", lines[i]);
-        assert_non_null(strstr(r.body.data, lines[i]));
-    }
+    expect_lines(r.body.data, lines, sizeof lines / sizeof lines[0]);
     assert_null(strstr(r.body.data, "code=\"other\""));
     http_resp_free(&r);
     wf_server_stop(s);
@@ -410,11 +416,7 @@ static void metrics_text(void **state)
         "wf_model_info{version=\"v\\\"7\",kind=\"fake\"} 1\n",
         "wf_model_degraded 0\n",
     };
-    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
-        if (!strstr(r.body.data, lines[i]))
-            fprintf(stderr, "missing: %s", lines[i]);
-        assert_non_null(strstr(r.body.data, lines[i]));
-    }
+    expect_lines(r.body.data, lines, sizeof lines / sizeof lines[0]);
     assert_null(strstr(r.body.data, "endpoint=\"metrics\""));
     http_resp_free(&r);
     wf_server_stop(s);
