@@ -9,7 +9,11 @@
  *    costs nothing, and one that spins about 10 us per item, the cost of the
  *    linear backend at its goal of 100,000 items/s; then the latter marked
  *    slow (ops.slow, as the transformer is), which the server scores on its
- *    scoring threads rather than the HTTP thread: the hand-off's cost.
+ *    scoring threads rather than the HTTP thread: the hand-off's cost. Then a
+ *    model that waits 50 ms a call under 16 clients of one item, on the HTTP
+ *    threads and on the scoring threads: how many requests share the model,
+ *    and how long /healthz takes meanwhile (probed every 10 ms in every
+ *    case).
  * 2. Swap pause: two threads acquire and release the slot's model in a loop
  *    while a third publishes new models back to back; the time one
  *    acquire+release takes, p50/p99/max, against the same loop without
@@ -140,22 +144,62 @@ static unsigned calibrate(void)
     return (unsigned)(10e-6 / per);
 }
 
-/* The fake model's operations, marked slow: scored on the scoring threads. */
+/* One HTTP case: the model's cost (spin: busy work per item; wait_us: a
+ * sleep per call, as a GPU batch would take), whether it is marked slow
+ * (ops.slow: scored on the scoring threads), and the load. */
+typedef struct http_case {
+    unsigned spin, wait_us;
+    int slow;
+    int clients, items, threads;
+    double seconds;
+} http_case;
+
+/* The fake model's operations, marked slow. */
 static wf_model_ops slow_ops;
 
-static void http_run(int clients, double seconds, int items, int threads, unsigned spin, int slow)
+static wf_model *case_model(const http_case *k)
 {
-    wf_model_slot *slot = wf_model_slot_new();
     wf_model *m = fake_model(1, 0, -1, NULL);
-    fake_of(m)->spin = spin;
+    fake_of(m)->spin = k->spin;
     slow_ops = fake_ops;
     slow_ops.slow = 1;
-    if (slow)
+    if (k->slow)
         m->ops = &slow_ops;
+    return m;
+}
+
+typedef struct prober {
+    int port;
+    double until;
+    lat l;
+} prober;
+
+/* GET /healthz every 10 ms: what a liveness probe sees meanwhile. */
+static void *probe_loop(void *arg)
+{
+    prober *p = arg;
+    CURL *h = curl_easy_init();
+    http_resp r = {0};
+    while (now_s() < p->until) {
+        double t0 = now_s();
+        if (http_do_on(h, p->port, "GET", "/healthz", NULL, 0, NULL, &r) == CURLE_OK)
+            lat_add(&p->l, now_s() - t0);
+        usleep(10000);
+    }
+    http_resp_free(&r);
+    curl_easy_cleanup(h);
+    return NULL;
+}
+
+static void http_run(const http_case *k)
+{
+    wf_model_slot *slot = wf_model_slot_new();
+    wf_model *m = case_model(k);
     double cost = item_cost(m);
+    fake_of(m)->wait_us = k->wait_us;
     wf_model_slot_publish(slot, m, "bench", NULL);
     char th[64];
-    snprintf(th, sizeof th, "server.threads=%d", threads);
+    snprintf(th, sizeof th, "server.threads=%d", k->threads);
     const char *const set[] = {th, "server.max_concurrent=100000", NULL};
     wf_error e = {0};
     wf_server *s = start_server(slot, NULL, set, &e);
@@ -163,29 +207,35 @@ static void http_run(int clients, double seconds, int items, int threads, unsign
         fprintf(stderr, "server: %s\n", e.msg);
         exit(1);
     }
-    char *body = make_body(items);
-    client *c = calloc((size_t)clients, sizeof *c);
-    pthread_t *t = calloc((size_t)clients, sizeof *t);
+    char *body = make_body(k->items);
+    client *c = calloc((size_t)k->clients, sizeof *c);
+    pthread_t *t = calloc((size_t)k->clients, sizeof *t), pt;
     double t0 = now_s();
-    for (int i = 0; i < clients; i++) {
-        c[i] = (client){.port = wf_server_port(s), .body = body, .until = t0 + seconds};
+    prober pr = {.port = wf_server_port(s), .until = t0 + k->seconds};
+    pthread_create(&pt, NULL, probe_loop, &pr);
+    for (int i = 0; i < k->clients; i++) {
+        c[i] = (client){.port = wf_server_port(s), .body = body, .until = t0 + k->seconds};
         pthread_create(&t[i], NULL, client_loop, &c[i]);
     }
     long errors = 0;
     lat parts[256];
-    for (int i = 0; i < clients; i++) {
+    for (int i = 0; i < k->clients; i++) {
         pthread_join(t[i], NULL);
         errors += c[i].errors;
         parts[i] = c[i].l;
     }
     double took = now_s() - t0;
-    lat all = lat_merge(parts, clients);
-    printf("http /v1/score model=%.1fus/item%s clients=%d threads=%d items/req=%d body=%zuB: "
-           "%.0f req/s, %.0f items/s, p50 %.3f ms, p99 %.3f ms, errors %ld\n",
-           cost * 1e6, slow ? " (slow: scoring threads)" : "", clients, threads, items,
-           strlen(body), (double)all.n / took, (double)all.n * items / took, pct(&all, 0.5) * 1e3,
-           pct(&all, 0.99) * 1e3, errors);
+    pthread_join(pt, NULL);
+    lat all = lat_merge(parts, k->clients), probes = lat_merge(&pr.l, 1);
+    printf("http /v1/score model=%.1fus/item+%.0fms/call%s clients=%d threads=%d items/req=%d "
+           "body=%zuB: %.0f req/s, %.0f items/s, p50 %.3f ms, p99 %.3f ms, errors %ld; "
+           "/healthz meanwhile p50 %.2f ms, p99 %.2f ms\n",
+           cost * 1e6, k->wait_us / 1e3, k->slow ? " (slow: scoring threads)" : "", k->clients,
+           k->threads, k->items, strlen(body), (double)all.n / took,
+           (double)all.n * k->items / took, pct(&all, 0.5) * 1e3, pct(&all, 0.99) * 1e3, errors,
+           pct(&probes, 0.5) * 1e3, pct(&probes, 0.99) * 1e3);
     free(all.v);
+    free(probes.v);
     free(body);
     free(c);
     free(t);
@@ -268,10 +318,20 @@ int main(int argc, char **argv)
         return 2;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    unsigned spin = calibrate();
-    http_run(clients, seconds, items, threads, 0, 0);
-    http_run(clients, seconds, items, threads, spin, 0);
-    http_run(clients, seconds, items, threads, spin, 1);
+    http_case k = {.clients = clients, .items = items, .threads = threads, .seconds = seconds};
+    http_run(&k);
+    k.spin = calibrate();
+    http_run(&k);
+    k.slow = 1;
+    http_run(&k);
+    /* A model that waits 50 ms a call, as for a GPU batch, under 16 clients:
+     * on the HTTP threads (as every model was scored before ops.slow) and on
+     * the scoring threads. */
+    k = (http_case){
+        .wait_us = 50000, .clients = 16, .items = 1, .threads = threads, .seconds = seconds};
+    http_run(&k);
+    k.slow = 1;
+    http_run(&k);
     swap_run(seconds, 0);
     swap_run(seconds, 1);
     curl_global_cleanup();

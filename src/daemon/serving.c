@@ -11,7 +11,9 @@
 
 /* Makes version (loaded as m, ownership taken) active in the registry and
  * in the slot as one step: admin activations and trainer promotions run on
- * different threads, and CURRENT must always name the model being served. */
+ * different threads, and CURRENT must always name the model being served. A
+ * failed slot publish (out of memory) puts the previous CURRENT back; with
+ * none before, CURRENT names the version a restart will serve. */
 static int publish(void *ctx, const char *version, wf_model *m, wf_error *err)
 {
     wf_serving *s = ctx;

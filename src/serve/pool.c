@@ -122,6 +122,7 @@ enum MHD_Result wf_serve_submit(wf_server *s, struct MHD_Connection *c, wf_serve
     }
     r->conn = c;
     r->queued = 1;
+    r->tracked = 1;
     MHD_suspend_connection(c);
     push(p, r);
     p->unanswered++;
@@ -136,6 +137,14 @@ int wf_serve_pool_stopping(wf_serve_pool *p)
     int stopping = p->stopping;
     pthread_mutex_unlock(&p->mu);
     return stopping;
+}
+
+void wf_serve_pool_track(wf_serve_pool *p, wf_serve_req *r)
+{
+    pthread_mutex_lock(&p->mu);
+    p->unanswered++;
+    pthread_mutex_unlock(&p->mu);
+    r->tracked = 1;
 }
 
 void wf_serve_pool_answered(wf_serve_pool *p)

@@ -1,5 +1,6 @@
-/* POST /get_reward and POST /v1/score, on a scoring worker: parse, score
- * with the model the slot holds now, render the answer. The model reference
+/* POST /get_reward and POST /v1/score, on a scoring worker (a slow model) or
+ * the HTTP thread: parse, score with the model the slot holds now, render
+ * the answer. The model reference
  * is held only while scoring and rendering, so a swap never waits for more
  * than that. */
 #include <stdlib.h>
@@ -45,9 +46,9 @@ static unsigned score_batch(wf_server *s, wf_ep ep, const wf_serve_batch *b, wf_
     return st;
 }
 
-/* Parsing is done here too, not on the HTTP thread: a body of
+/* Parsing is done here too, on the worker for a slow model: a body of
  * server.max_body_bytes takes jansson a while, and the probes must not wait
- * for it. */
+ * for it behind a transformer's scoring. */
 void wf_serve_score(wf_server *s, wf_serve_req *r)
 {
     wf_serve_batch b;

@@ -48,9 +48,9 @@ typedef struct wf_serve_stats {
 
 typedef struct wf_serve_req wf_serve_req;
 
-/* The scoring workers (pool.c): a request whose body is complete is handed
- * over with its connection suspended, so that slow scoring never holds the
- * HTTP threads, and the probes stay answered. Threads are started as
+/* The scoring workers (pool.c): a request to a slow model whose body is
+ * complete is handed over with its connection suspended, so that slow
+ * scoring never holds the HTTP threads, and the probes stay answered. Threads are started as
  * concurrency requires, up to cap (server.max_concurrent), and kept until
  * the server stops. Every queued request holds one of the max_concurrent
  * places, so the queue (cap entries) cannot overflow. */
@@ -89,11 +89,12 @@ struct wf_serve_req {
     size_t received;   /* body bytes so far, whatever the endpoint */
     int counted;       /* holds one of the max_concurrent places */
     double t0;         /* monotonic seconds at the start */
-    /* Scoring, set when handed to the workers: the suspended connection, and
-     * the answer the worker leaves for the handler. The worker stores status
+    /* Scoring: the answer it leaves for the handler; when handed to the
+     * workers (queued), the suspended connection. A worker stores status
      * last, so a handler that reads it nonzero sees the whole answer. */
     struct MHD_Connection *conn;
     int queued;
+    int tracked; /* counted in pool.unanswered until it completes */
     wf_strbuf answer;
     _Atomic unsigned status;
 };
@@ -115,8 +116,8 @@ double wf_serve_now(void);
 enum MHD_Result wf_serve_admin(wf_server *s, struct MHD_Connection *c, wf_serve_req *r);
 enum MHD_Result wf_serve_probe(wf_server *s, struct MHD_Connection *c, wf_serve_req *r);
 
-/* Scoring (score.c), on a worker: parses r's body, scores it and leaves the
- * answer in r->answer and r->status. */
+/* Scoring (score.c), on a worker or the HTTP thread: parses r's body,
+ * scores it and leaves the answer in r->answer and r->status. */
 void wf_serve_score(wf_server *s, wf_serve_req *r);
 
 /* Workers (pool.c). */
@@ -127,11 +128,14 @@ int wf_serve_pool_init(wf_serve_pool *p, size_t cap, wf_error *err);
 enum MHD_Result wf_serve_submit(wf_server *s, struct MHD_Connection *c, wf_serve_req *r);
 /* 1 once wf_serve_pool_stop began: scoring is refused from then on. */
 int wf_serve_pool_stopping(wf_serve_pool *p);
-/* A request handed over has completed (answered, or its connection gone). */
+/* Counts r among the answers a stop waits to see sent: a request scored on
+ * the HTTP thread (the pool counts those it is handed). */
+void wf_serve_pool_track(wf_serve_pool *p, wf_serve_req *r);
+/* A tracked request has completed (answered, or its connection gone). */
 void wf_serve_pool_answered(wf_serve_pool *p);
 /* Refuses new requests, lets the workers finish every one queued, joins them,
- * then waits (at most WF_SERVE_DRAIN_S) for those answers to be sent. After
- * it no connection is suspended, so the daemon may be stopped. */
+ * then waits (at most WF_SERVE_DRAIN_S) for every tracked answer to be sent.
+ * After it no connection is suspended, so the daemon may be stopped. */
 void wf_serve_pool_stop(wf_serve_pool *p);
 void wf_serve_pool_free(wf_serve_pool *p);
 #define WF_SERVE_DRAIN_S 5

@@ -1,7 +1,7 @@
 /* The libmicrohttpd daemon: listening, the checks every request passes
  * before its body is read (route, method, token, size, concurrency), body
  * accumulation under the size limit, and dispatch to the endpoint files or,
- * for scoring, to the workers (pool.c). */
+ * for scoring with a slow model, to the workers (pool.c). */
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -212,7 +212,7 @@ static enum MHD_Result answer(wf_server *s, struct MHD_Connection *c, wf_serve_r
 }
 
 /* Whether the model now active asks for the scoring threads (ops.slow). A
- * swap meanwhile only moves one request to the other path. */
+ * swap meanwhile may score one request per thread on the other path. */
 static int slow_model(wf_server *s)
 {
     const wf_model_ref *ref = wf_model_slot_acquire(s->slot);
@@ -222,11 +222,11 @@ static int slow_model(wf_server *s)
     return slow;
 }
 
-/* A fast model scores on this HTTP thread, the stopping server included:
- * it takes microseconds, and nothing is suspended that a stop must wait
- * for. */
+/* A fast model scores on this HTTP thread, the stopping server included
+ * (it takes microseconds); a stop still waits for the answer to be sent. */
 static enum MHD_Result score_here(wf_server *s, struct MHD_Connection *c, wf_serve_req *r)
 {
+    wf_serve_pool_track(&s->pool, r);
     wf_serve_score(s, r);
     return answer(s, c, r);
 }
@@ -273,7 +273,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (!r)
         return;
     release_place(s, r);
-    if (r->queued)
+    if (r->tracked)
         wf_serve_pool_answered(&s->pool);
     wf_strbuf_free(&r->body);
     wf_strbuf_free(&r->answer);

@@ -48,8 +48,10 @@ static void wait_poll(wf_trainer *t)
 /* With the mutex held: the trigger due now, claiming the run if any. */
 static wf_trigger due(wf_trainer *t, wf_trigger_state *st)
 {
-    if (atomic_load(&t->cancel))
+    if (atomic_load(&t->cancel)) {
+        t->requested = 0;       /* else wait_poll would not wait */
         return WF_TRIGGER_NONE; /* a run now would be cancelled at once */
+    }
     st->requested = t->requested;
     st->last_attempt = t->last_attempt;
     st->retry_at = t->retry_at;

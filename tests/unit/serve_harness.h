@@ -34,6 +34,7 @@ typedef struct fake_impl {
     sem_t *entered, *go;    /* when set, score posts entered and waits for go */
     int fail;               /* score returns WF_EIO (1) or WF_EINVAL (2) */
     unsigned spin;          /* busy work per input, to mimic a real model */
+    unsigned wait_us;       /* sleep per call, to mimic waiting for a GPU batch */
     const char *degraded;   /* what the degraded op reports (NULL: not degraded) */
 } fake_impl;
 
@@ -47,6 +48,8 @@ static inline int fake_score(const wf_model *m, const wf_model_input *in, size_t
         sem_post(f->entered);
         sem_wait(f->go);
     }
+    if (f->wait_us)
+        usleep(f->wait_us);
     if (f->fail == 2)
         return wf_error_set(err, WF_EINVAL, "fake: input refused");
     if (f->fail)

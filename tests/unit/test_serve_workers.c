@@ -1,11 +1,13 @@
-/* Scoring on the server's own workers, not on libmicrohttpd's threads: with
- * one HTTP thread, server.max_concurrent requests are in the model at once
- * while the probes are answered; and stopping the server while requests are
- * in the model lets them finish and answers them. The model is a gate that
- * holds every input named "block N" until the test opens it, and scores N. */
+/* A slow model scores on the server's own workers, not on libmicrohttpd's
+ * threads: with one HTTP thread, server.max_concurrent requests are in the
+ * model at once while the probes are answered; and stopping the server
+ * while requests are in the model lets them finish and answers them, for a
+ * fast model scored on the HTTP thread too. The model is a gate that holds
+ * every input named "block N" until the test opens it, and scores N. */
 #include <pthread.h>
 #include <time.h>
 
+#include "serve/serve.h"
 #include "serve_harness.h"
 #include "testutil.h"
 
@@ -98,6 +100,10 @@ static void gate_destroy_model(wf_model *m)
 
 static const wf_model_ops gate_ops = {"gate", gate_score, fake_save, fake_files, gate_destroy_model,
                                       NULL,   .slow = 1};
+
+/* The same gate as a fast model: scored on the HTTP thread. */
+static const wf_model_ops fast_gate_ops = {
+    "gate", gate_score, fake_save, fake_files, gate_destroy_model, NULL, 0};
 
 static wf_model *gate_model(gate *g)
 {
@@ -301,12 +307,51 @@ static void stop_while_scoring(void **state)
     gate_destroy(&g);
 }
 
+static void *stop_server(void *s)
+{
+    wf_server_stop(s);
+    return NULL;
+}
+
+/* A fast model scores on the HTTP thread; a stop that begins while it is
+ * in the model still waits for its answer to be sent: 200, not a cut
+ * connection. The pause after the stop began gives an untracked answer
+ * time to be lost. */
+static void stop_while_scoring_inline(void **state)
+{
+    (void)state;
+    gate g;
+    gate_init(&g);
+    wf_model *m = gate_model(&g);
+    m->ops = &fast_gate_ops;
+    wf_model_slot *slot = wf_model_slot_new();
+    assert_int_equal(wf_model_slot_publish(slot, m, "v1", NULL), 0);
+    const char *const set[] = {"server.threads=2", NULL};
+    wf_server *s = start_server(slot, NULL, set, NULL);
+    assert_non_null(s);
+    client c[1];
+    pthread_t t[1], st;
+    start_clients(c, t, 1, wf_server_port(s));
+    assert_int_equal(gate_wait_inside(&g, 1), 1);
+    assert_int_equal(pthread_create(&st, NULL, stop_server, s), 0);
+    for (double until = now() + WAIT_S; !wf_serve_pool_stopping(&s->pool) && now() < until;)
+        usleep(1000);
+    assert_int_equal(wf_serve_pool_stopping(&s->pool), 1);
+    usleep(100000);
+    gate_open(&g);
+    expect_scored(c, t, 1);
+    pthread_join(st, NULL);
+    wf_model_slot_free(slot);
+    gate_destroy(&g);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(scoring_beside_one_http_thread),
         cmocka_unit_test(stop_while_scoring),
+        cmocka_unit_test(stop_while_scoring_inline),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
