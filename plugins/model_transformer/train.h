@@ -105,12 +105,12 @@ typedef struct wf_tf_seq {
 } wf_tf_seq;
 
 typedef struct wf_tf_train_opts {
-    int epochs;             /* passes over train at most */
-    int patience;           /* epochs without a better eval loss before stopping */
-    size_t micro_batch;     /* samples per accumulate call */
-    size_t accum;           /* micro-batches per optimiser step */
-    uint64_t seed;          /* shuffles and dropout */
-    wf_tf_optim_opts optim; /* total_steps is filled in by wf_tf_train */
+    int epochs;                  /* passes over train at most */
+    int patience;                /* epochs without a better eval loss before stopping */
+    size_t micro_batch;          /* samples per accumulate call */
+    size_t accum;                /* micro-batches per optimiser step */
+    uint64_t seed;               /* shuffles and dropout */
+    wf_tf_optim_opts optim;      /* total_steps is filled in by wf_tf_train */
     int (*cancelled)(void *ctx); /* may be NULL: see wf_train_opts */
     void *cancel_ctx;
 } wf_tf_train_opts;

@@ -142,8 +142,7 @@ static int upsert(wf_store *s, const wf_sample *smp, wf_store_put_result *res, w
     if (r == WF_STORE_REPLACED)
         count_sample(&s->delta, -1, eval, label, src);
     if (r != WF_STORE_KEPT) /* a replaced row keeps its split */
-        count_sample(&s->delta, 1, existed ? eval : smp->eval != 0, smp->label,
-                     (int)smp->source);
+        count_sample(&s->delta, 1, existed ? eval : smp->eval != 0, smp->label, (int)smp->source);
     s->delta.puts[r]++;
     if (res)
         *res = r;
