@@ -72,9 +72,12 @@ static double pct(const lat *l, double p)
     return l->n ? l->v[(size_t)(p * (double)(l->n - 1))] : 0;
 }
 
+/* A keep-alive client: POST body to /v1/score back to back, or (body NULL)
+ * GET /healthz every pause_us, as a liveness probe would. */
 typedef struct client {
     int port;
     const char *body;
+    unsigned pause_us;
     double until;
     lat l;
     long errors;
@@ -85,14 +88,17 @@ static void *client_loop(void *arg)
     client *c = arg;
     CURL *h = curl_easy_init();
     http_resp r = {0};
-    size_t len = strlen(c->body);
+    size_t len = c->body ? strlen(c->body) : 0;
     while (now_s() < c->until) {
         double t0 = now_s();
-        CURLcode rc = http_do_on(h, c->port, "POST", "/v1/score", c->body, len, NULL, &r);
+        CURLcode rc = c->body ? http_do_on(h, c->port, "POST", "/v1/score", c->body, len, NULL, &r)
+                              : http_do_on(h, c->port, "GET", "/healthz", NULL, 0, NULL, &r);
         if (rc != CURLE_OK || r.status != 200)
             c->errors++;
         else
             lat_add(&c->l, now_s() - t0);
+        if (c->pause_us)
+            usleep(c->pause_us);
     }
     http_resp_free(&r);
     curl_easy_cleanup(h);
@@ -168,29 +174,6 @@ static wf_model *case_model(const http_case *k)
     return m;
 }
 
-typedef struct prober {
-    int port;
-    double until;
-    lat l;
-} prober;
-
-/* GET /healthz every 10 ms: what a liveness probe sees meanwhile. */
-static void *probe_loop(void *arg)
-{
-    prober *p = arg;
-    CURL *h = curl_easy_init();
-    http_resp r = {0};
-    while (now_s() < p->until) {
-        double t0 = now_s();
-        if (http_do_on(h, p->port, "GET", "/healthz", NULL, 0, NULL, &r) == CURLE_OK)
-            lat_add(&p->l, now_s() - t0);
-        usleep(10000);
-    }
-    http_resp_free(&r);
-    curl_easy_cleanup(h);
-    return NULL;
-}
-
 static void http_run(const http_case *k)
 {
     wf_model_slot *slot = wf_model_slot_new();
@@ -211,8 +194,8 @@ static void http_run(const http_case *k)
     client *c = calloc((size_t)k->clients, sizeof *c);
     pthread_t *t = calloc((size_t)k->clients, sizeof *t), pt;
     double t0 = now_s();
-    prober pr = {.port = wf_server_port(s), .until = t0 + k->seconds};
-    pthread_create(&pt, NULL, probe_loop, &pr);
+    client probe = {.port = wf_server_port(s), .pause_us = 10000, .until = t0 + k->seconds};
+    pthread_create(&pt, NULL, client_loop, &probe);
     for (int i = 0; i < k->clients; i++) {
         c[i] = (client){.port = wf_server_port(s), .body = body, .until = t0 + k->seconds};
         pthread_create(&t[i], NULL, client_loop, &c[i]);
@@ -226,7 +209,7 @@ static void http_run(const http_case *k)
     }
     double took = now_s() - t0;
     pthread_join(pt, NULL);
-    lat all = lat_merge(parts, k->clients), probes = lat_merge(&pr.l, 1);
+    lat all = lat_merge(parts, k->clients), probes = lat_merge(&probe.l, 1);
     printf("http /v1/score model=%.1fus/item+%.0fms/call%s clients=%d threads=%d items/req=%d "
            "body=%zuB: %.0f req/s, %.0f items/s, p50 %.3f ms, p99 %.3f ms, errors %ld; "
            "/healthz meanwhile p50 %.2f ms, p99 %.2f ms\n",
