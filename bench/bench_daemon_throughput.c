@@ -1,6 +1,7 @@
 /* Daemon throughput: message events per second from an in-process mock Kafka
  * cluster to committed samples, with the rules judge and the store's default
- * batching, once with store.synchronous=normal and once with full.
+ * batching: with store.synchronous=normal, with full, and with normal while
+ * every sample also goes to a samples topic (sample.topic, the fleet's).
  *
  * usage: bench_daemon_throughput [EVENTS] [DIR]
  * Generates EVENTS (default 200000) message events of 5-message
@@ -8,7 +9,10 @@
  * log), produces them keyed by conversation to a 32-partition topic, then
  * runs the daemon loop (wf_daemon_run with stop_after = EVENTS) on a fresh
  * store under DIR (default /tmp) and a fresh consumer group per setting. The
- * trainer and the scoring server are off: this measures ingest.
+ * trainer and the scoring server are off: this measures ingest. With the
+ * samples topic, the line also gives the samples confirmed by the broker by
+ * the end (the cursor; the last ones go during the daemon's stop, which the
+ * clock does not count).
  *
  * Partitions: librdkafka's mock cluster keeps about 5 MB per partition and
  * silently drops older messages beyond that, so the topic needs enough
@@ -38,6 +42,7 @@
 #include "wildfeed/store.h"
 
 #define TOPIC "bench.chat"
+#define SAMPLES_TOPIC "bench.samples"
 #define PARTITIONS 32
 #define DEADLINE_S 600
 #define OPEN_CONVERSATIONS 1000
@@ -157,17 +162,27 @@ static int set(wf_config *cfg, wf_error *err, const char *fmt, const char *value
     return wf_config_set(cfg, assignment, err);
 }
 
-static int run_daemon(wf_kafka_mock *m, const char *dir, const char *sync, long events)
+/* The samples confirmed on the samples topic, as the store's cursor says. */
+static void print_published(wf_store *s)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/bench-daemon-%s-%ld.db", dir, sync, (long)getpid());
+    int64_t cursor = 0, last = 0;
+    if (wf_store_cursor_get(s, "fleet:" SAMPLES_TOPIC, &cursor, NULL) == 0 &&
+        wf_store_last_seq(s, &last, NULL) == 0)
+        printf("  samples topic: cursor %lld of %lld\n", (long long)cursor, (long long)last);
+}
+
+static int run_daemon(wf_kafka_mock *m, const char *dir, const char *sync, int fleet, long events)
+{
+    char path[512], label[32];
+    snprintf(label, sizeof label, "%s%s", sync, fleet ? "+topic" : "");
+    snprintf(path, sizeof path, "%s/bench-daemon-%s-%ld.db", dir, label, (long)getpid());
     wf_error err;
     wf_config *cfg = wf_config_new();
     int rc = cfg ? 0 : -1;
     if (rc == 0)
         rc = set(cfg, &err, "kafka.bootstrap.servers=%s", wf_kafka_mock_bootstrap(m));
     if (rc == 0)
-        rc = set(cfg, &err, "kafka.group.id=bench-%s", sync);
+        rc = set(cfg, &err, "kafka.group.id=bench-%s", label);
     if (rc == 0)
         rc = set(cfg, &err, "%s", "kafka.auto.offset.reset=earliest");
     if (rc == 0)
@@ -182,6 +197,8 @@ static int run_daemon(wf_kafka_mock *m, const char *dir, const char *sync, long 
         rc = set(cfg, &err, "%s", "server.enabled=false");
     if (rc == 0)
         rc = set(cfg, &err, "%s", "train.enabled=false");
+    if (rc == 0 && fleet)
+        rc = set(cfg, &err, "sample.topic=%s", SAMPLES_TOPIC);
     if (rc < 0) {
         fprintf(stderr, "bench: %s\n", cfg ? err.msg : "out of memory");
         wf_config_free(cfg);
@@ -212,16 +229,18 @@ static int run_daemon(wf_kafka_mock *m, const char *dir, const char *sync, long 
     wf_store_counts c = {0};
     if (rc == 0 && (rc = wf_store_open(&so, &s, &err)) == 0)
         wf_store_counts_get(s, &c);
-    wf_store_close(s);
     if (rc < 0) {
         fprintf(stderr, "bench: %s\n", err.msg);
     } else {
         double busy = w.revoked - w.assigned;
-        printf("synchronous=%-6s events=%ld samples=%llu consuming=%.2fs events/s=%.0f "
+        printf("synchronous=%-12s events=%ld samples=%llu consuming=%.2fs events/s=%.0f "
                "samples/s=%.0f wall=%.2fs (with join and close) peak_rss=%ld KB\n",
-               sync, events, (unsigned long long)c.total, busy, events / busy, c.total / busy, wall,
-               peak_rss_kb());
+               label, events, (unsigned long long)c.total, busy, events / busy, c.total / busy,
+               wall, peak_rss_kb());
     }
+    if (rc == 0 && fleet)
+        print_published(s);
+    wf_store_close(s);
     unlink(path);
     char side[600];
     snprintf(side, sizeof side, "%s-wal", path);
@@ -251,6 +270,8 @@ int main(int argc, char **argv)
     double t0 = now_s();
     int rc = wf_kafka_mock_create_topic(m, TOPIC, PARTITIONS, &err);
     if (rc == 0)
+        rc = wf_kafka_mock_create_topic(m, SAMPLES_TOPIC, PARTITIONS, &err);
+    if (rc == 0)
         rc = produce_events(m, events, &err);
     if (rc < 0) {
         fprintf(stderr, "bench: %s\n", err.msg);
@@ -260,10 +281,13 @@ int main(int argc, char **argv)
     printf("produced %ld message events in %.1fs; peak_rss before the daemon=%ld KB\n", events,
            now_s() - t0, peak_rss_kb());
     fflush(stdout);
-    int status = run_daemon(m, dir, "normal", events);
+    int status = run_daemon(m, dir, "normal", 0, events);
     fflush(stdout);
     if (status == 0)
-        status = run_daemon(m, dir, "full", events);
+        status = run_daemon(m, dir, "full", 0, events);
+    fflush(stdout);
+    if (status == 0)
+        status = run_daemon(m, dir, "normal", 1, events);
     wf_kafka_mock_stop(m);
     return status;
 }

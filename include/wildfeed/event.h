@@ -1,4 +1,5 @@
-/* Parsed input records, in the three shapes of DESIGN §3.
+/* Parsed input records, in the three shapes of DESIGN §3 and the fleet's
+ * stored samples (DESIGN §11).
  *
  * A wf_event owns the parsed JSON document; every string in it is borrowed
  * from that document and lives until wf_event_clear. */
@@ -15,8 +16,17 @@ typedef enum wf_shape {
     WF_SHAPE_AUTO = 0,
     WF_SHAPE_MESSAGE,      /* one chat message: needs conversation state */
     WF_SHAPE_CONVERSATION, /* a snapshot carrying its own history */
-    WF_SHAPE_FEEDBACK      /* thumbs or stars on an assistant turn */
+    WF_SHAPE_FEEDBACK,     /* thumbs or stars on an assistant turn */
+    WF_SHAPE_SAMPLE        /* a stored sample, as wf_sample_to_jsonl writes it */
 } wf_shape;
+
+/* Shapes, WF_SHAPE_AUTO included: the size of an array indexed by wf_shape.
+ * A macro, not an enumerator, so that switches over wf_shape stay complete. */
+#define WF_SHAPE_COUNT (WF_SHAPE_SAMPLE + 1)
+
+/* "auto", "message", "conversation", "feedback", "sample": the values of
+ * input.shape and the metric labels; "unknown" for anything else. */
+const char *wf_shape_name(wf_shape s);
 
 /* Why a record was refused. Stable names, used as metric labels. */
 typedef enum wf_bad_reason {
@@ -46,11 +56,13 @@ typedef struct wf_event {
     const char *model;    /* "" when absent */
     int64_t timestamp;    /* unix seconds; 0 when absent or unparsable */
 
-    /* WF_SHAPE_MESSAGE */
+    /* WF_SHAPE_MESSAGE; WF_SHAPE_SAMPLE: the exchange number t of its id */
     int64_t turn;
     wf_msg message;
 
-    /* WF_SHAPE_CONVERSATION: messages in order (system messages included) */
+    /* WF_SHAPE_CONVERSATION: messages in order (system messages included).
+     * WF_SHAPE_SAMPLE: the history, then the query (role "user") and the
+     * response (role "assistant"), so n_messages >= 2. */
     wf_msg *messages;
     size_t n_messages;
 
@@ -58,8 +70,18 @@ typedef struct wf_event {
     int64_t target_turn;
     int rating;
 
+    /* WF_SHAPE_SAMPLE, with conversation_id, user_id, language, model and
+     * turn above; timestamp is created_at (0 when absent). Its id was checked
+     * to be "<conversation_id>_turn<turn>", and label to be
+     * wf_label_from_annotation(annotation). */
+    const char *feedback; /* user_feedback */
+    const char *reason;   /* the judge's reason; "" when absent */
+    int annotation;       /* 1..5 */
+    int label;            /* 1..4 */
+    int source;           /* a wf_label_source (sample.h) */
+
     void *doc;   /* the parsed document (one block, private to ingest), owned */
-    void *extra; /* memory beyond the document (message array, joined content
+    void *extra; /* memory beyond the document (message arrays, joined content
                     parts, derived ids), owned; freed by wf_event_clear */
 } wf_event;
 

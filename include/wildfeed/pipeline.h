@@ -64,7 +64,7 @@ const char *wf_hindsight_outcome_name(wf_hindsight_outcome o);
 typedef struct wf_pipeline_stats {
     _Atomic uint64_t records, bytes;
     _Atomic uint64_t bad[WF_BAD_COUNT];
-    _Atomic uint64_t by_shape[4];   /* indexed by wf_shape */
+    _Atomic uint64_t by_shape[WF_SHAPE_COUNT]; /* indexed by wf_shape */
     _Atomic uint64_t conversations; /* snapshots plus distinct message-event conversations */
     _Atomic uint64_t candidates;
     _Atomic uint64_t judged_level[6]; /* annotation levels 1..5 from the judge */

@@ -88,7 +88,10 @@ int wf_split_is_validation(const char *id, double fraction);
 /* Appends one WildFB-compatible JSON line (with '\n'):
  * {"id","history","text","messages","user_feedback","label"} plus wildfeed's
  * own fields (annotation, source, reason, split, conversation_id, turn,
- * user_id, language, model, created_at). */
+ * user_id, language, model, created_at) and, last, "type":"sample", which
+ * marks it for input.shape auto. One format serves `wildfeed export`, the
+ * fleet's samples topic and a trainer reading either (input.shape sample),
+ * which takes every field but history, text and split as written. */
 struct wf_strbuf;
 void wf_sample_to_jsonl(const wf_sample *s, struct wf_strbuf *out);
 

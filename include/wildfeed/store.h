@@ -111,6 +111,20 @@ int wf_store_export(wf_store *s, FILE *out, wf_store_split split, size_t *n_writ
 int wf_store_last_seq(wf_store *s, int64_t *seq, wf_error *err);
 int wf_store_count_since(wf_store *s, int64_t after_seq, int64_t *n, wf_error *err);
 
+/* Calls fn for at most limit samples with after_seq < seq <= upto_seq, in
+ * sequence order: a replaced sample comes once, at its new number. The
+ * sample is borrowed for the call; fn must not use the store. A non-zero
+ * return from fn stops the walk and is returned. */
+typedef int (*wf_store_seq_fn)(void *ctx, int64_t seq, const wf_sample *smp);
+int wf_store_walk_seq(wf_store *s, int64_t after_seq, int64_t upto_seq, size_t limit,
+                      wf_store_seq_fn fn, void *ctx, wf_error *err);
+
+/* Named cursors in the sample sequence (a consumer's "done up to seq"),
+ * written in the open batch like any other write. get gives 0 for a name
+ * never put. */
+int wf_store_cursor_get(wf_store *s, const char *name, int64_t *seq, wf_error *err);
+int wf_store_cursor_put(wf_store *s, const char *name, int64_t seq, wf_error *err);
+
 /* Committed sample counts, kept in memory (loaded at open, updated at
  * commit), so reading them costs no query. */
 typedef struct wf_store_counts {

@@ -5,8 +5,9 @@ const wf_config_key wf_keys_core[] = {
                 "Lowest level of log lines written to stderr."),
     WF_KEY_ENUM("log.format", "\"logfmt\"", "logfmt|json",
                 "Log line format: logfmt (key=value) or one JSON object per line."),
-    WF_KEY_ENUM("input.shape", "\"auto\"", "auto|message|conversation|feedback",
-                "Shape of input records; auto detects it per record."),
+    WF_KEY_ENUM("input.shape", "\"auto\"", "auto|message|conversation|feedback|sample",
+                "Shape of input records; auto detects it per record. sample: stored samples "
+                "as `wildfeed export` writes them (a fleet's samples topic, for its trainer)."),
     WF_KEY_INT("input.max_record_bytes", "1048576", 1, 1073741824,
                "Records longer than this many bytes are rejected as too large."),
     WF_KEY_LIST("input.fields.conversation_id",
@@ -34,7 +35,7 @@ const wf_config_key wf_keys_core[] = {
                 "the snapshot."),
     WF_KEY_LIST("input.fields.type", "[\"/type\"]",
                 "JSON pointers tried in order for the record type (\"feedback\" marks explicit "
-                "feedback)."),
+                "feedback, \"sample\" a stored sample)."),
     WF_KEY_LIST("input.fields.rating", "[\"/rating\"]",
                 "JSON pointers tried in order for an explicit rating: up, down or 1-5 stars."),
     WF_KEY_INT("session.max_conversations", "100000", 1, 100000000,

@@ -95,5 +95,9 @@ const wf_config_key wf_keys_feedback[] = {
     WF_KEY_STR("sample.template_file", "\"\"",
                "Template file for the model input text ({history}, {query}, {response}); "
                "empty means the built-in WildReward layout."),
+    WF_KEY_STR("sample.topic", "\"\"",
+               "Kafka topic every stored sample is also produced to (one JSON record keyed by "
+               "the sample id, as `wildfeed export` writes it), for a fleet whose one trainer "
+               "consumes it with input.shape sample; empty means none."),
     WF_KEY_END,
 };

@@ -270,5 +270,5 @@ void wf_sample_to_jsonl(const wf_sample *s, wf_strbuf *out)
     json_key_str(out, "user_id", c->user_id);
     json_key_str(out, "language", c->language);
     json_key_str(out, "model", c->model);
-    wf_strbuf_printf(out, ",\"created_at\":%lld}\n", (long long)c->created_at);
+    wf_strbuf_printf(out, ",\"created_at\":%lld,\"type\":\"sample\"}\n", (long long)c->created_at);
 }

@@ -1,6 +1,7 @@
 /* The store side of the daemon: samples go into the open batch as they are
- * emitted; at commit the pipeline's changed state joins them, the batch
- * commits, and only then are the fed messages' offsets released. */
+ * emitted; at commit the pipeline's changed state and the samples topic's
+ * cursor join them, the batch commits, and only then are the fed messages'
+ * offsets released and the new samples offered to the samples topic. */
 #include <string.h>
 
 #include "daemon/daemon_internal.h"
@@ -65,10 +66,14 @@ int wf_daemon_commit(wf_daemon *d)
     int rc = ensure_batch(d, &d->error);
     if (rc == 0)
         rc = wf_pipeline_take_changes(d->p, write_change, d);
+    if (rc == 0 && d->pub)
+        rc = wf_publisher_save(d->pub, &d->error);
     if (rc == 0)
         rc = wf_store_commit(d->store, &d->error);
     else
         wf_store_rollback(d->store);
+    if (rc == 0 && d->pub)
+        rc = wf_store_last_seq(d->store, &d->committed_seq, &d->error);
     d->last_commit = wf_daemon_clock();
     if (rc < 0) {
         d->failed = 1;

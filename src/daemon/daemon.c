@@ -68,7 +68,7 @@ static int handle_message(wf_daemon *d, const wf_source_msg *m)
 
 static int due_for_commit(const wf_daemon *d, double now)
 {
-    if (d->n_tags == 0 && !wf_store_in_batch(d->store))
+    if (d->n_tags == 0 && !wf_store_in_batch(d->store) && !(d->pub && wf_publisher_moved(d->pub)))
         return 0;
     return wf_store_batch_full(d->store) || d->n_tags >= (size_t)d->batch_max ||
            now - d->last_commit >= d->commit_interval_s;
@@ -99,6 +99,8 @@ static int step(wf_daemon *d)
     maybe_tick(d, now);
     if (rc == 0 && due_for_commit(d, now))
         rc = wf_daemon_commit(d);
+    if (rc == 0 && d->pub && (rc = wf_publisher_pump(d->pub, d->committed_seq, &err)) < 0)
+        d->error = err;
     return rc;
 }
 

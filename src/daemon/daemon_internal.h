@@ -7,6 +7,7 @@
 #include "daemon/serving.h"
 #include "wildfeed/judge.h"
 #include "wildfeed/pipeline.h"
+#include "wildfeed/publisher.h"
 #include "wildfeed/source.h"
 #include "wildfeed/store.h"
 
@@ -17,9 +18,11 @@ typedef struct wf_daemon {
     wf_judge *judge;
     wf_pipeline *p;
     wf_source *src;
+    wf_publisher *pub;     /* the fleet's samples topic; NULL without sample.topic */
+    int64_t committed_seq; /* the store's last committed sample number (with pub) */
     wf_serving serving;
     int caught_up;  /* stop_after reached and a training requested */
-    int metrics[3]; /* collector handles: pipeline, store, source */
+    int metrics[4]; /* collector handles: pipeline, store, source, publisher */
 
     uint64_t *tags; /* messages fed since the last commit */
     size_t n_tags, cap_tags;

@@ -60,7 +60,7 @@ static void read_settings(wf_daemon *d, const wf_config *cfg)
     d->commit_interval_s = (double)wf_config_int(cfg, "store.commit_interval_ms") / 1000.0;
     d->drain_deadline_ms = (int)wf_config_int(cfg, "source.drain_deadline_ms");
     d->last_commit = d->last_tick = wf_daemon_clock();
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 4; i++)
         d->metrics[i] = -1;
     d->serving.metrics = -1;
 }
@@ -93,6 +93,8 @@ int wf_daemon_start(wf_daemon *d, const wf_daemon_opts *o, wf_error *err)
             wf_pipeline_set_quota(d->p, wf_daemon_quota_take, d);
         rc = restore(d, err);
     }
+    if (rc == 0)
+        rc = wf_publisher_new(cfg, d->store, &d->pub, err);
     wf_source_hooks hooks = {drain, d};
     if (rc == 0 && !(d->src = wf_source_new(cfg, &hooks, err)))
         rc = err ? err->code : WF_EINVAL;
@@ -110,7 +112,24 @@ int wf_daemon_start(wf_daemon *d, const wf_daemon_opts *o, wf_error *err)
         wf_metrics_register(wf_pipeline_stats_collect, (void *)wf_pipeline_get_stats(d->p));
     d->metrics[1] = wf_metrics_register(wf_store_collect, d->store);
     d->metrics[2] = wf_metrics_register(wf_source_collect, d->src);
+    if (d->pub)
+        d->metrics[3] = wf_metrics_register(wf_publisher_collect, d->pub);
     return 0;
+}
+
+/* The samples committed last go to the samples topic before the model side
+ * stops, within what is left of the stop's drain deadline (the settle and
+ * the source's close took the rest), so the stop as a whole takes no longer
+ * than without a samples topic; what is not confirmed in time goes at the
+ * next start. After a failure the cursor is not moved (no commit follows):
+ * a restart sends from the last saved one. */
+static void finish_publishing(wf_daemon *d, double until)
+{
+    wf_error err;
+    double left_ms = (until - wf_daemon_clock()) * 1000.0;
+    if (d->pub && !d->failed &&
+        wf_publisher_finish(d->pub, d->committed_seq, left_ms > 0 ? (int)left_ms : 0, &err) < 0)
+        wf_log(WF_LOG_WARN, "samples topic: publishing left unfinished", "error", err.msg, NULL);
 }
 
 /* A training in progress is cancelled first, and the model side stops
@@ -119,12 +138,13 @@ int wf_daemon_start(wf_daemon *d, const wf_daemon_opts *o, wf_error *err)
 int wf_daemon_stop(wf_daemon *d, int clean)
 {
     int rc = 0;
+    double until = wf_daemon_clock() + d->drain_deadline_ms / 1000.0;
     wf_serving_cancel_training(&d->serving);
     if (clean) {
         wf_daemon_settle(d, d->drain_deadline_ms);
         rc = wf_daemon_commit(d);
     }
-    for (int i = 0; i < 3; i++) /* before the source they read is closed */
+    for (int i = 0; i < 4; i++) /* before the source they read is closed */
         wf_metrics_unregister(d->metrics[i]);
     wf_error err;
     /* After a failure nothing in flight can finish (no commit follows): no
@@ -133,6 +153,7 @@ int wf_daemon_stop(wf_daemon *d, int clean)
     if (wf_source_close(d->src, d->failed ? 0 : d->drain_deadline_ms, &err) < 0)
         wf_log(WF_LOG_WARN, "source closed with work in flight", "error", err.msg, NULL);
     d->src = NULL;
+    finish_publishing(d, until);
     wf_serving_stop(&d->serving);
     return rc;
 }
@@ -144,6 +165,7 @@ void wf_daemon_free(wf_daemon *d)
         wf_source_close(d->src, 0, &err);
     }
     wf_serving_stop(&d->serving);
+    wf_publisher_free(d->pub);
     wf_pipeline_free(d->p);
     wf_judge_free(d->judge);
     wf_store_close(d->store);

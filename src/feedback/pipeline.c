@@ -242,6 +242,33 @@ static void feed_feedback(wf_pipeline *p, const wf_event *ev, int64_t now)
     wf_turn_emit_explicit(p, cand, ev->rating);
 }
 
+/* A sample another instance stored (the fleet's samples topic, a replayed
+ * export) was labelled there: it skips the filters, the judge, hindsight and
+ * conversation state. The quota, the template and the split are ours. */
+static int feed_sample(wf_pipeline *p, const wf_event *ev, int64_t now)
+{
+    size_t n_hist = ev->n_messages - 2; /* the parser guarantees the last two */
+    wf_candidate_parts parts = {
+        .conversation_id = ev->conversation_id,
+        .turn = (int)ev->turn,
+        .response_turn = -1,
+        .user_id = ev->user_id,
+        .language = ev->language,
+        .model = ev->model,
+        .created_at = ev->timestamp ? ev->timestamp : now,
+        .history = ev->messages,
+        .n_history = n_hist,
+        .query = ev->messages[n_hist].content,
+        .response = ev->messages[n_hist + 1].content,
+        .feedback = ev->feedback,
+    };
+    wf_candidate *cand = wf_candidate_new(&parts);
+    if (!cand)
+        return WF_ENOMEM;
+    wf_emit_sample(p, cand, ev->annotation, (wf_label_source)ev->source, ev->reason);
+    return 0;
+}
+
 static int feed_event(wf_pipeline *p, const wf_event *ev, int64_t now)
 {
     p->stats.by_shape[ev->shape]++;
@@ -249,6 +276,7 @@ static int feed_event(wf_pipeline *p, const wf_event *ev, int64_t now)
     case WF_SHAPE_MESSAGE: return feed_message(p, ev, now);
     case WF_SHAPE_CONVERSATION: return wf_snapshot_feed(p, ev, now);
     case WF_SHAPE_FEEDBACK: feed_feedback(p, ev, now); return 0;
+    case WF_SHAPE_SAMPLE: return feed_sample(p, ev, now);
     default: return 0;
     }
 }

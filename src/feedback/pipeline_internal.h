@@ -137,6 +137,10 @@ void wf_turn_apply_verdict(wf_pipeline *p, const wf_verdict *v);
 void wf_turns_resolve(wf_pipeline *p, convwork *cw);
 /* Emits an explicit rating for a candidate (ownership taken). */
 void wf_turn_emit_explicit(wf_pipeline *p, wf_candidate *cand, int rating);
+/* Makes a sample of cand (ownership taken) at annotation level: neutral is
+ * dropped, then the quota, the template, the split, the stats and the sink. */
+void wf_emit_sample(wf_pipeline *p, wf_candidate *cand, int level, wf_label_source source,
+                    const char *reason);
 int wf_submit(wf_pipeline *p, turn *u, wf_judge_task task);
 
 /* snapshot.c */

@@ -30,8 +30,7 @@ static const char *src_name(int i)
 }
 static const char *shape_name(int i)
 {
-    static const char *const names[4] = {"auto", "message", "conversation", "feedback"};
-    return names[i];
+    return wf_shape_name((wf_shape)i);
 }
 static const char *refusal_name(int i)
 {
@@ -59,8 +58,8 @@ typedef struct group {
 static const group groups[] = {
     {"bad_records", "wildfeed_ingest_bad_records_total", "reason", AT(bad), 0, WF_BAD_COUNT,
      bad_name, "Records refused by the parser, by reason."},
-    {"records_by_shape", "wildfeed_ingest_records_by_shape_total", "shape", AT(by_shape), 1, 3,
-     shape_name, "Parsed records by input shape."},
+    {"records_by_shape", "wildfeed_ingest_records_by_shape_total", "shape", AT(by_shape), 1,
+     WF_SHAPE_COUNT - 1, shape_name, "Parsed records by input shape."},
     {"session_notes", "wildfeed_session_notes_total", "note", AT(session), 0, WF_SESS_COUNT,
      sess_name, "Conversation-state events: replays, gaps, evictions."},
     {"judged_levels", "wildfeed_judge_levels_total", "level", AT(judged_level), 1, 5, number_name,

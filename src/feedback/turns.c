@@ -35,8 +35,8 @@ static int is_explicit(const convwork *cw, int t)
     return 0;
 }
 
-static void emit(wf_pipeline *p, wf_candidate *cand, int level, wf_label_source source,
-                 const char *reason)
+void wf_emit_sample(wf_pipeline *p, wf_candidate *cand, int level, wf_label_source source,
+                    const char *reason)
 {
     int label = wf_label_from_annotation(level);
     if (label == 0) {
@@ -169,14 +169,14 @@ static void finish_judged(wf_pipeline *p, turn *u)
         level = correct ? 5 : 1;
         source = WF_SRC_REFUSAL;
         reason = correct ? "refusal of a harmful request" : "false refusal of a benign request";
-        emit(p, u->cand, level, source, reason);
+        wf_emit_sample(p, u->cand, level, source, reason);
         u->cand = NULL;
     } else if (level == 3) {
         u->state = TURN_NEUTRAL;
         p->stats.neutral_waiting++;
         return;
     } else {
-        emit(p, u->cand, level, source, reason);
+        wf_emit_sample(p, u->cand, level, source, reason);
         u->cand = NULL;
     }
     u->state = TURN_FINISHED;
@@ -269,7 +269,7 @@ static void decide_neutral(wf_pipeline *p, turn *u, const window_scan *w)
         snprintf(reason, sizeof reason, "hindsight: turn %d judged %d, similarity %.2f",
                  w->promoter->t, w->promoter->level, w->similarity);
         p->stats.hindsight[WF_HS_PROMOTED]++;
-        emit(p, u->cand, w->promoter->level, WF_SRC_HINDSIGHT, reason);
+        wf_emit_sample(p, u->cand, w->promoter->level, WF_SRC_HINDSIGHT, reason);
     } else {
         p->stats.hindsight[w->blocked ? WF_HS_BLOCKED_TOPIC : WF_HS_EXPIRED]++;
         p->stats.drops[WF_DROP_NEUTRAL]++;
@@ -322,5 +322,5 @@ void wf_turn_emit_explicit(wf_pipeline *p, wf_candidate *cand, int rating)
         wf_candidate_free(cand);
         return;
     }
-    emit(p, cand, rating, WF_SRC_EXPLICIT, "explicit rating");
+    wf_emit_sample(p, cand, rating, WF_SRC_EXPLICIT, "explicit rating");
 }

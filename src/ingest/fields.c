@@ -8,7 +8,7 @@
 
 /* Downstream code treats text as C strings, so an embedded NUL would
  * silently truncate it: refuse the field instead. */
-static int check_nul(wf_record *r, const char *s, size_t n, const wf_where *w)
+int wf_rec_check_nul(wf_record *r, const char *s, size_t n, const wf_where *w)
 {
     if (memchr(s, '\0', n)) {
         char name[96];
@@ -33,7 +33,7 @@ static int string_value(wf_record *r, const wf_jval *v, int allow_int, const cha
 {
     if (wf_json_is(v, WF_JSON_STRING)) {
         wf_where w = {what, -1, NULL};
-        if (check_nul(r, v->u.s, v->n, &w) < 0)
+        if (wf_rec_check_nul(r, v->u.s, v->n, &w) < 0)
             return WF_EPARSE;
         *out = v->u.s;
         return 0;
@@ -121,7 +121,7 @@ static int join_parts(wf_record *r, const wf_jval *parts, const wf_where *w, wf_
             return WF_EPARSE;
         if (!text)
             continue;
-        if (check_nul(r, text->u.s, text->n, w) < 0)
+        if (wf_rec_check_nul(r, text->u.s, text->n, w) < 0)
             return WF_EPARSE;
         total += text->n + (count ? 1 : 0);
         only = text;
@@ -154,7 +154,7 @@ static int join_parts(wf_record *r, const wf_jval *parts, const wf_where *w, wf_
 int wf_content(wf_record *r, const wf_jval *v, const wf_where *w, wf_msg *out)
 {
     if (wf_json_is(v, WF_JSON_STRING)) {
-        if (check_nul(r, v->u.s, v->n, w) < 0)
+        if (wf_rec_check_nul(r, v->u.s, v->n, w) < 0)
             return WF_EPARSE;
         out->content = v->u.s;
         out->content_len = v->n;

@@ -84,6 +84,9 @@ typedef struct wf_where {
 
 const char *wf_where_str(const wf_where *w, char *buf, size_t n);
 
+/* WF_BAD_VALUE naming w when s[0..n) holds a NUL, else 0. */
+int wf_rec_check_nul(wf_record *r, const char *s, size_t n, const wf_where *w);
+
 /* Message content: a string or an array of content parts (text parts joined
  * by "\n" into event memory). */
 int wf_content(wf_record *r, const wf_jval *v, const wf_where *w, wf_msg *out);
@@ -96,6 +99,8 @@ int wf_rec_common(wf_record *r);
 int wf_parse_message(wf_record *r);
 int wf_parse_conversation(wf_record *r);
 int wf_parse_feedback(wf_record *r);
+/* A stored sample: members by their fixed names (our own format). */
+int wf_parse_sample(wf_record *r);
 
 /* Unix seconds from an ISO 8601 string or a number; 0 when unparsable. */
 int64_t wf_timestamp_value(const wf_jval *v);

@@ -75,9 +75,12 @@ static int load_failed(wf_record *r, const char *buf, size_t len, const wf_json_
 static int detect_shape(wf_record *r, wf_shape *out)
 {
     const wf_jval *type = wf_rec_field(r, WF_F_TYPE);
-    if ((wf_json_is(type, WF_JSON_STRING) && type->n == 8 &&
-         memcmp(type->u.s, "feedback", 8) == 0) ||
-        wf_rec_field(r, WF_F_RATING)) {
+    /* first: a sample's "messages" would read as a snapshot's conversation */
+    if (wf_json_str_eq(type, "sample")) {
+        *out = WF_SHAPE_SAMPLE;
+        return 0;
+    }
+    if (wf_json_str_eq(type, "feedback") || wf_rec_field(r, WF_F_RATING)) {
         *out = WF_SHAPE_FEEDBACK;
         return 0;
     }
@@ -95,7 +98,8 @@ static int detect_shape(wf_record *r, wf_shape *out)
     }
     return wf_rec_fail(r, WF_BAD_UNKNOWN_SHAPE,
                        "record: no field 'conversation', no 'role' and 'content', and not "
-                       "feedback (no 'rating', 'type' is not \"feedback\")");
+                       "feedback or a sample (no 'rating', 'type' is not \"feedback\" or "
+                       "\"sample\")");
 }
 
 static int parse_record(wf_record *r)
@@ -108,6 +112,7 @@ static int parse_record(wf_record *r)
     case WF_SHAPE_MESSAGE: return wf_parse_message(r);
     case WF_SHAPE_CONVERSATION: return wf_parse_conversation(r);
     case WF_SHAPE_FEEDBACK: return wf_parse_feedback(r);
+    case WF_SHAPE_SAMPLE: return wf_parse_sample(r);
     case WF_SHAPE_AUTO: break;
     }
     return wf_rec_fail(r, WF_BAD_UNKNOWN_SHAPE, "record: no shape");

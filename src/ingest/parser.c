@@ -20,11 +20,22 @@ const char *const wf_field_names[WF_F_COUNT] = {
     [WF_F_RATING] = "rating",
 };
 
+const char *wf_shape_name(wf_shape s)
+{
+    static const char *const names[WF_SHAPE_COUNT] = {
+        [WF_SHAPE_AUTO] = "auto",
+        [WF_SHAPE_MESSAGE] = "message",
+        [WF_SHAPE_CONVERSATION] = "conversation",
+        [WF_SHAPE_FEEDBACK] = "feedback",
+        [WF_SHAPE_SAMPLE] = "sample",
+    };
+    return (unsigned)s < WF_SHAPE_COUNT ? names[s] : "unknown";
+}
+
 static int shape_from_name(const char *name, wf_shape *out)
 {
-    static const char *const names[] = {"auto", "message", "conversation", "feedback"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        if (strcmp(name, names[i]) == 0) {
+    for (int i = 0; i < WF_SHAPE_COUNT; i++) {
+        if (strcmp(name, wf_shape_name((wf_shape)i)) == 0) {
             *out = (wf_shape)i;
             return 0;
         }

@@ -62,8 +62,16 @@ static const char schema_v1[] =
     " users INTEGER NOT NULL,"
     " metrics TEXT NOT NULL);";
 
+/* Named positions in the sample sequence: how far a consumer of the
+ * samples (the fleet's samples topic) got, kept with the samples so that
+ * both move in one transaction. */
+static const char schema_v2[] = "CREATE TABLE cursors ("
+                                " name TEXT PRIMARY KEY NOT NULL,"
+                                " seq INTEGER NOT NULL) WITHOUT ROWID;";
+
 const wf_store_migration wf_store_migrations[] = {
     {schema_v1},
+    {schema_v2},
 };
 const size_t wf_store_n_migrations = sizeof wf_store_migrations / sizeof wf_store_migrations[0];
 

@@ -37,6 +37,11 @@ const char *const wf_store_sql[ST_COUNT] = {
     [ST_SAMPLE_GET] = "SELECT " WF_STORE_SAMPLE_COLS " FROM samples WHERE id = ?1",
     [ST_LAST_SEQ] = "SELECT coalesce(max(seq), 0) FROM samples",
     [ST_COUNT_SINCE] = "SELECT count(*) FROM samples WHERE seq > ?1",
+    [ST_SAMPLES_BY_SEQ] = "SELECT " WF_STORE_SAMPLE_COLS " FROM samples"
+                          " WHERE seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3",
+    [ST_CURSOR_GET] = "SELECT seq FROM cursors WHERE name = ?1",
+    [ST_CURSOR_PUT] = "INSERT INTO cursors (name, seq) VALUES (?1, ?2)"
+                      " ON CONFLICT (name) DO UPDATE SET seq = excluded.seq",
     [ST_CONV_PUT] = "INSERT INTO conversations (conversation_id, last_seen, state)"
                     " VALUES (?1, ?2, ?3) ON CONFLICT (conversation_id) DO UPDATE SET"
                     " last_seen = excluded.last_seen, state = excluded.state",

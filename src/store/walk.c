@@ -1,6 +1,8 @@
-/* Walking the samples: the trainer's "new since" and the JSONL export. The
- * export rebuilds each wf_sample and calls wf_sample_to_jsonl, so the store's
- * export and `wildfeed extract`'s output cannot drift apart. */
+/* Walking the samples: the trainer's "new since", the JSONL export and the
+ * fleet's walk in sequence order. The export rebuilds each wf_sample and
+ * calls wf_sample_to_jsonl, so the store's export and `wildfeed extract`'s
+ * output cannot drift apart. */
+#include <stdint.h>
 #include <stdio.h>
 
 #include "internal.h"
@@ -33,6 +35,29 @@ int wf_store_foreach_sample(wf_store *s, wf_store_split split, int64_t after_seq
     if (!stop && rc != SQLITE_DONE)
         stop = wf_store_sqlerr(s, err, wf_store_errcode(rc), "cannot read samples");
     sqlite3_finalize(st);
+    return stop;
+}
+
+int wf_store_walk_seq(wf_store *s, int64_t after_seq, int64_t upto_seq, size_t limit,
+                      wf_store_seq_fn fn, void *ctx, wf_error *err)
+{
+    sqlite3_stmt *st = s->stmt[ST_SAMPLES_BY_SEQ];
+    sqlite3_bind_int64(st, 1, after_seq);
+    sqlite3_bind_int64(st, 2, upto_seq);
+    sqlite3_bind_int64(st, 3, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
+    int rc, stop = 0;
+    while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        wf_sample *smp;
+        stop = wf_store_row_to_sample(s, st, &smp, err);
+        if (stop == 0) {
+            stop = fn(ctx, sqlite3_column_int64(st, 1), smp);
+            wf_sample_free(smp);
+        }
+    }
+    if (!stop && rc != SQLITE_DONE)
+        stop = wf_store_sqlerr(s, err, wf_store_errcode(rc), "cannot read samples");
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
     return stop;
 }
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "wildfeed/event.h"
+#include "wildfeed/sample.h"
 
 static void check_msg(const wf_msg *m)
 {
@@ -30,6 +31,14 @@ static void check_event(const wf_event *ev)
     case WF_SHAPE_FEEDBACK:
         if (ev->rating < 1 || ev->rating > 5 || ev->target_turn < 0)
             abort();
+        break;
+    case WF_SHAPE_SAMPLE:
+        if (ev->n_messages < 2 || ev->turn < 0 || !ev->feedback || !ev->reason ||
+            ev->annotation < 1 || ev->annotation > 5 || ev->label < 1 || ev->label > 4 ||
+            ev->source < 0 || ev->source >= WF_SRC_COUNT)
+            abort();
+        for (size_t i = 0; i < ev->n_messages; i++)
+            check_msg(&ev->messages[i]);
         break;
     case WF_SHAPE_AUTO: abort();
     }

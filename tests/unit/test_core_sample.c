@@ -224,7 +224,8 @@ static void test_jsonl_exact(void **state)
         "\"user_feedback\":\"thanks\",\"label\":4,\"annotation\":5,"
         "\"source\":\"hindsight\",\"reason\":\"later turn: \\\"thanks\\\"\","
         "\"split\":\"train\",\"conversation_id\":\"c1\",\"turn\":1,\"user_id\":\"u7\","
-        "\"language\":\"English\",\"model\":\"gpt-4o\",\"created_at\":1764133200}\n";
+        "\"language\":\"English\",\"model\":\"gpt-4o\",\"created_at\":1764133200,"
+        "\"type\":\"sample\"}\n";
     assert_false(b.oom);
     assert_string_equal(b.data, expect);
     wf_strbuf_free(&b);
@@ -254,7 +255,7 @@ static void test_jsonl_eval_no_history_no_text(void **state)
         "\"user_feedback\":\"thanks\",\"label\":1,\"annotation\":1,"
         "\"source\":\"refusal\",\"reason\":\"\",\"split\":\"eval\",\"conversation_id\":\"c1\","
         "\"turn\":1,\"user_id\":\"u7\",\"language\":\"English\",\"model\":\"gpt-4o\","
-        "\"created_at\":1764133200}\n";
+        "\"created_at\":1764133200,\"type\":\"sample\"}\n";
     assert_string_equal(b.data, expect);
     wf_strbuf_free(&b);
     wf_sample_free(s);

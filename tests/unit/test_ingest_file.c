@@ -10,12 +10,6 @@
 #include "ingest/reader.h"
 #include "wildfeed/event.h"
 
-static const char *shape_name(wf_shape s)
-{
-    static const char *const names[] = {"auto", "message", "conversation", "feedback"};
-    return names[s];
-}
-
 static void mixed_file(void **state)
 {
     (void)state;
@@ -36,7 +30,7 @@ static void mixed_file(void **state)
         wf_event ev;
         wf_bad_reason reason;
         if (rc == WF_LINE_OK && wf_event_parse(p, line, len, &ev, &reason, &err) == 0) {
-            what = shape_name(ev.shape);
+            what = wf_shape_name(ev.shape);
             turns += (size_t)ev.turn + (size_t)ev.target_turn;
             messages += ev.n_messages;
             wf_event_clear(&ev);
@@ -49,9 +43,9 @@ static void mixed_file(void **state)
     assert_int_equal(rc, WF_LINE_EOF);
     assert_string_equal(got, "1:message 2:message 4:conversation 5:conversation 6:conversation "
                              "7:feedback 8:feedback 9:not_json 10:missing_field 11:bad_type "
-                             "12:bad_utf8 13:unknown_shape 14:bad_value 15:too_large ");
-    assert_int_equal(turns, 0 + 1 + 1 + 1);
-    assert_int_equal(messages, 3 + 2 + 2);
+                             "12:bad_utf8 13:unknown_shape 14:bad_value 15:too_large 16:sample ");
+    assert_int_equal(turns, 0 + 1 + 1 + 1 + 2);
+    assert_int_equal(messages, 3 + 2 + 2 + 2);
     wf_line_reader_close(r);
     wf_parser_free(p);
     wf_config_free(cfg);

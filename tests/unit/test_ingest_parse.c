@@ -421,11 +421,11 @@ static void structural_errors(void **state)
     expect_bad(f->p, "[1,2]", WF_BAD_TYPE, "record: expected object, got array");
     expect_bad(f->p, "\"str\"", WF_BAD_TYPE, "record: expected object, got string");
     expect_bad(f->p, "{\"foo\":1,\"content\":\"x\"}", WF_BAD_UNKNOWN_SHAPE,
-               "record: no field 'conversation', no 'role' and 'content', and not feedback "
-               "(no 'rating', 'type' is not \"feedback\")");
+               "record: no field 'conversation', no 'role' and 'content', and not feedback or a "
+               "sample (no 'rating', 'type' is not \"feedback\" or \"sample\")");
     expect_bad(f->p, "{\"type\":\"message\"}", WF_BAD_UNKNOWN_SHAPE,
-               "record: no field 'conversation', no 'role' and 'content', and not feedback "
-               "(no 'rating', 'type' is not \"feedback\")");
+               "record: no field 'conversation', no 'role' and 'content', and not feedback or a "
+               "sample (no 'rating', 'type' is not \"feedback\" or \"sample\")");
 }
 
 static void invalid_utf8(void **state)
@@ -547,8 +547,8 @@ static void custom_field_mapping(void **state)
     /* the old names no longer count */
     expect_bad(p, "{\"conversation_id\":\"c\",\"turn\":1,\"role\":\"user\",\"content\":\"x\"}",
                WF_BAD_UNKNOWN_SHAPE,
-               "record: no field 'conversation', no 'role' and 'content', and not feedback "
-               "(no 'rating', 'type' is not \"feedback\")");
+               "record: no field 'conversation', no 'role' and 'content', and not feedback or a "
+               "sample (no 'rating', 'type' is not \"feedback\" or \"sample\")");
     wf_parser_free(p);
     wf_config_free(cfg);
 }
@@ -627,8 +627,8 @@ static void json_messages_and_differences(void **state)
     /* "type" must be "feedback" exactly, not a prefix up to a NUL */
     expect_bad(f->p, "{\"type\":\"feedback\\u0000x\",\"conversation_id\":\"c\",\"turn\":1}",
                WF_BAD_UNKNOWN_SHAPE,
-               "record: no field 'conversation', no 'role' and 'content', and not feedback "
-               "(no 'rating', 'type' is not \"feedback\")");
+               "record: no field 'conversation', no 'role' and 'content', and not feedback or a "
+               "sample (no 'rating', 'type' is not \"feedback\" or \"sample\")");
 }
 
 static void reason_names(void **state)

@@ -41,20 +41,20 @@ static void test_create_wal_and_version(void **state)
     wf_store *s = store_open_at(path);
     int v = -1;
     assert_int_equal(wf_store_schema_version(s, &v, NULL), 0);
-    assert_int_equal(v, 1);
-    assert_int_equal(wf_store_schema_latest(), 1);
+    assert_int_equal(v, 2);
+    assert_int_equal(wf_store_schema_latest(), 2);
     assert_int_equal(access(path, F_OK), 0);
     /* A second connection sees the persistent WAL mode and the version. */
     char *mode = pragma_text(path, "PRAGMA journal_mode");
     assert_string_equal(mode, "wal");
     free(mode);
     char *ver = pragma_text(path, "PRAGMA user_version");
-    assert_string_equal(ver, "1");
+    assert_string_equal(ver, "2");
     free(ver);
     char *tables = pragma_text(path, "SELECT group_concat(name, ',') FROM"
                                      " (SELECT name FROM sqlite_schema WHERE type = 'table'"
                                      " ORDER BY name)");
-    assert_string_equal(tables, "conversations,models,pending,samples,user_counts");
+    assert_string_equal(tables, "conversations,cursors,models,pending,samples,user_counts");
     free(tables);
     wf_store_close(s);
 }
@@ -69,28 +69,62 @@ static wf_store *open_with(const char *path, const wf_store_migration *list, siz
     return s;
 }
 
-static void test_migration_from_v1(void **state)
+static void test_migration_of_a_later_version(void **state)
 {
     (void)state;
     const char *path = store_tmp_path();
     wf_store_close(store_open_at(path));
-    wf_store_migration list[2] = {
+    wf_store_migration list[3] = {
         wf_store_migrations[0],
+        wf_store_migrations[1],
         {"CREATE TABLE extra (x INTEGER); INSERT INTO extra VALUES (42);"},
     };
-    /* Twice: the second open finds version 2 and must not run it again. */
+    /* Twice: the second open finds version 3 and must not run it again. */
     for (int round = 0; round < 2; round++) {
-        wf_store *s = open_with(path, list, 2, 0, NULL);
+        wf_store *s = open_with(path, list, 3, 0, NULL);
         int v = 0;
         assert_int_equal(wf_store_schema_version(s, &v, NULL), 0);
-        assert_int_equal(v, 2);
+        assert_int_equal(v, 3);
         wf_store_close(s);
     }
     char *rows = pragma_text(path, "SELECT count(*) || ':' || sum(x) FROM extra");
     assert_string_equal(rows, "1:42");
     free(rows);
-    /* This build (version 1) now refuses the file. */
-    expect_open_error(path, WF_ESTATE, "schema version 2 is newer");
+    /* This build (version 2) now refuses the file. */
+    expect_open_error(path, WF_ESTATE, "schema version 3 is newer");
+}
+
+/* A store written by a version-1 build keeps its samples and gains the
+ * cursors table. */
+static void test_v1_store_is_migrated(void **state)
+{
+    (void)state;
+    const char *path = store_tmp_path();
+    wf_store *s = store_open_at(path);
+    put_spec(s, &(sample_spec){.conv = "c1", .turn = 0});
+    wf_store_close(s);
+    /* Version 1 was this schema without the cursors table. */
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db, "DROP TABLE cursors; PRAGMA user_version = 1", NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    s = store_open_at(path);
+    int v = 0;
+    assert_int_equal(wf_store_schema_version(s, &v, NULL), 0);
+    assert_int_equal(v, 2);
+    int64_t seq = -1;
+    assert_int_equal(wf_store_last_seq(s, &seq, NULL), 0);
+    assert_int_equal(seq, 1);
+    assert_int_equal(wf_store_cursor_get(s, "fleet:t", &seq, NULL), 0);
+    assert_int_equal(seq, 0);
+    assert_int_equal(wf_store_cursor_put(s, "fleet:t", 1, NULL), 0);
+    wf_store_close(s);
+    s = store_open_at(path);
+    assert_int_equal(wf_store_cursor_get(s, "fleet:t", &seq, NULL), 0);
+    assert_int_equal(seq, 1);
+    wf_store_close(s);
 }
 
 static void test_failed_migration_changes_nothing(void **state)
@@ -98,16 +132,17 @@ static void test_failed_migration_changes_nothing(void **state)
     (void)state;
     const char *path = store_tmp_path();
     wf_store_close(store_open_at(path));
-    wf_store_migration list[2] = {
+    wf_store_migration list[3] = {
         wf_store_migrations[0],
+        wf_store_migrations[1],
         {"CREATE TABLE extra (x INTEGER); INSERT INTO missing VALUES (1);"},
     };
     wf_error err = {0};
-    assert_null(open_with(path, list, 2, WF_EIO, &err));
-    assert_non_null(strstr(err.msg, "migration 2 failed"));
+    assert_null(open_with(path, list, 3, WF_EIO, &err));
+    assert_non_null(strstr(err.msg, "migration 3 failed"));
     assert_non_null(strstr(err.msg, "no such table: missing"));
     char *ver = pragma_text(path, "PRAGMA user_version");
-    assert_string_equal(ver, "1");
+    assert_string_equal(ver, "2");
     free(ver);
     char *extra = pragma_text(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'extra'");
     assert_string_equal(extra, "0");
@@ -122,7 +157,7 @@ static void test_newer_version_refused(void **state)
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 7", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
-    expect_open_error(path, WF_ESTATE, "schema version 7 is newer than this wildfeed supports (1)");
+    expect_open_error(path, WF_ESTATE, "schema version 7 is newer than this wildfeed supports (2)");
 }
 
 static void test_garbage_file_refused(void **state)
@@ -315,7 +350,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_create_wal_and_version),
-        cmocka_unit_test(test_migration_from_v1),
+        cmocka_unit_test(test_migration_of_a_later_version),
+        cmocka_unit_test(test_v1_store_is_migrated),
         cmocka_unit_test(test_failed_migration_changes_nothing),
         cmocka_unit_test(test_newer_version_refused),
         cmocka_unit_test(test_garbage_file_refused),

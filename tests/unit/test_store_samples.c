@@ -170,6 +170,51 @@ static void test_replay_is_invisible(void **state)
     wf_store_close(s);
 }
 
+/* The walk in sequence order: a range, a limit, and a replaced sample met
+ * once, at its new number. */
+typedef struct seq_seen {
+    int64_t seq[8];
+    char id[8][32];
+    int n;
+} seq_seen;
+
+static int note_seq(void *ctx, int64_t seq, const wf_sample *smp)
+{
+    seq_seen *v = ctx;
+    assert_true(v->n < 8);
+    v->seq[v->n] = seq;
+    snprintf(v->id[v->n++], sizeof v->id[0], "%s", smp->cand->id);
+    return 0;
+}
+
+static void test_walk_in_sequence_order(void **state)
+{
+    (void)state;
+    wf_store *s = store_open_at(store_tmp_path());
+    for (int t = 0; t < 4; t++)
+        put_spec(s, &(sample_spec){.conv = "w", .turn = t});
+    assert_int_equal(put_spec(s, &(sample_spec){.conv = "w", .turn = 1, .annotation = 4}),
+                     WF_STORE_REPLACED);
+    seq_seen v = {0};
+    assert_int_equal(wf_store_walk_seq(s, 0, 5, 100, note_seq, &v, NULL), 0);
+    assert_int_equal(v.n, 4);
+    static const int64_t want_seq[] = {1, 3, 4, 5};
+    static const char *const want_id[] = {"w_turn0", "w_turn2", "w_turn3", "w_turn1"};
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(v.seq[i], want_seq[i]);
+        assert_string_equal(v.id[i], want_id[i]);
+    }
+    v.n = 0;
+    assert_int_equal(wf_store_walk_seq(s, 1, 4, 1, note_seq, &v, NULL), 0);
+    assert_int_equal(v.n, 1);
+    assert_int_equal(v.seq[0], 3);
+    v.n = 0;
+    assert_int_equal(wf_store_walk_seq(s, 3, 4, 10, note_seq, &v, NULL), 0);
+    assert_int_equal(v.n, 1);
+    assert_int_equal(v.seq[0], 4);
+    wf_store_close(s);
+}
+
 /* A sample keeps the split it was first stored in, whatever a replay or a
  * relabelling says (sample.eval_fraction may have changed meanwhile), and
  * the counts follow the stored split. */
@@ -398,6 +443,7 @@ int main(void)
         cmocka_unit_test(test_round_trip_every_field),
         cmocka_unit_test(test_precedence),
         cmocka_unit_test(test_replay_is_invisible),
+        cmocka_unit_test(test_walk_in_sequence_order),
         cmocka_unit_test(test_split_never_moves),
         cmocka_unit_test(test_batch_commit),
         cmocka_unit_test(test_batch_rollback_leaves_nothing),
