@@ -14,6 +14,10 @@
  * candidate); "active" is not stored but derived from CURRENT when listing.
  * trained_seq is the store sequence number the version was trained up to.
  *
+ * PENDING names a promoted version between its save and its activation: a
+ * crash there would leave it promoted but never served. Every activation
+ * removes PENDING, and opening the registry activates the version it names.
+ *
  * A wf_registry is owned by its opener (wf_registry_free). Its calls are
  * serialised by an internal mutex, so the trainer thread and the scoring
  * server's admin endpoint may share one. When opened with a store path it
@@ -60,9 +64,14 @@ const char *wf_registry_root(const wf_registry *r);
 void wf_registry_version_name(int64_t now, char out[WF_VERSION_MAX]);
 
 /* Saves m as a new version described by meta (version, kind and head filled
- * in when empty; meta is updated). Does not activate it. A version that
- * already exists is WF_EINVAL. */
+ * in when empty; meta is updated). Does not activate it, but a promoted
+ * version is written to PENDING, to be activated at the next open unless an
+ * activation or wf_registry_drop_pending comes first. A version that already
+ * exists is WF_EINVAL. */
 int wf_registry_save(wf_registry *r, const wf_model *m, wf_model_meta *meta, wf_error *err);
+/* Forgets the pending promotion of version (one that failed to load back and
+ * must not be served); returns 1 when PENDING named it. */
+int wf_registry_drop_pending(wf_registry *r, const char *version);
 
 /* The active version's name; WF_ENOTFOUND when there is none. */
 int wf_registry_current(wf_registry *r, char out[WF_VERSION_MAX], wf_error *err);

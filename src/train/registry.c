@@ -33,6 +33,12 @@ int wf_registry_open(const char *root, const char *store_path, wf_registry **out
             return rc;
         }
     }
+    wf_error perr;
+    if (wf_reg_pending_finish(r, &perr) < 0)
+        wf_log(WF_LOG_ERROR,
+               "registry: interrupted promotion not finished; tried again at the "
+               "next start",
+               "error", perr.msg, NULL);
     *out = r;
     return 0;
 }
@@ -153,6 +159,8 @@ int wf_registry_save(wf_registry *r, const wf_model *m, wf_model_meta *meta, wf_
             wf_reg_remove_tree(tmp, NULL);
         else
             wf_reg_mirror(r, meta, meta->status);
+        if (rc == 0 && meta->status == WF_STORE_MODEL_PROMOTED)
+            rc = wf_reg_pending_write(r, meta->version, err);
     }
     pthread_mutex_unlock(&r->mu);
     return rc;
@@ -187,7 +195,7 @@ int wf_registry_current(wf_registry *r, char out[WF_VERSION_MAX], wf_error *err)
     return rc;
 }
 
-static int meta_locked(wf_registry *r, const char *version, wf_model_meta *out, wf_error *err)
+int wf_reg_meta_locked(wf_registry *r, const char *version, wf_model_meta *out, wf_error *err)
 {
     if (!wf_reg_valid_version(version))
         return wf_error_set(err, WF_ENOTFOUND, "registry %s: no version '%s'", r->root, version);
@@ -203,15 +211,15 @@ static int meta_locked(wf_registry *r, const char *version, wf_model_meta *out, 
 int wf_registry_meta(wf_registry *r, const char *version, wf_model_meta *out, wf_error *err)
 {
     pthread_mutex_lock(&r->mu);
-    int rc = meta_locked(r, version, out, err);
+    int rc = wf_reg_meta_locked(r, version, out, err);
     pthread_mutex_unlock(&r->mu);
     return rc;
 }
 
-static int activate_locked(wf_registry *r, const char *version, wf_error *err)
+int wf_reg_activate_locked(wf_registry *r, const char *version, wf_error *err)
 {
     wf_model_meta next, prev;
-    int rc = meta_locked(r, version, &next, err);
+    int rc = wf_reg_meta_locked(r, version, &next, err);
     if (rc < 0)
         return rc;
     char cur[WF_VERSION_MAX], path[WF_REG_PATH_MAX], line[WF_VERSION_MAX + 1];
@@ -222,7 +230,8 @@ static int activate_locked(wf_registry *r, const char *version, wf_error *err)
         rc = wf_reg_write_atomic(path, r->root, line, strlen(line), err);
     if (rc < 0)
         return rc;
-    if (had && meta_locked(r, cur, &prev, NULL) == 0)
+    wf_reg_pending_clear(r);
+    if (had && wf_reg_meta_locked(r, cur, &prev, NULL) == 0)
         wf_reg_mirror(r, &prev, prev.status);
     wf_reg_mirror(r, &next, WF_STORE_MODEL_ACTIVE);
     wf_log(WF_LOG_INFO, "model activated", "version", version, NULL);
@@ -232,7 +241,7 @@ static int activate_locked(wf_registry *r, const char *version, wf_error *err)
 int wf_registry_activate(wf_registry *r, const char *version, wf_error *err)
 {
     pthread_mutex_lock(&r->mu);
-    int rc = activate_locked(r, version, err);
+    int rc = wf_reg_activate_locked(r, version, err);
     pthread_mutex_unlock(&r->mu);
     return rc;
 }
@@ -255,7 +264,7 @@ int wf_registry_load_like(wf_registry *r, const char *version, const wf_model *l
     int rc = version ? 0 : wf_reg_current_locked(r, name, err);
     const char *v = version ? version : name;
     if (rc == 0)
-        rc = meta_locked(r, v, meta, err);
+        rc = wf_reg_meta_locked(r, v, meta, err);
     if (rc == 0)
         rc = wf_reg_path(r, v, NULL, dir, err);
     pthread_mutex_unlock(&r->mu);

@@ -44,5 +44,15 @@ void wf_reg_mirror(wf_registry *r, const wf_model_meta *meta, wf_store_model_sta
 
 /* Reads CURRENT with the mutex held; WF_ENOTFOUND when absent. */
 int wf_reg_current_locked(wf_registry *r, char out[WF_VERSION_MAX], wf_error *err);
+/* A version's meta.json, and activation, with the mutex held. */
+int wf_reg_meta_locked(wf_registry *r, const char *version, wf_model_meta *out, wf_error *err);
+int wf_reg_activate_locked(wf_registry *r, const char *version, wf_error *err);
+
+/* PENDING, the promotion between save and activation (registry_pending.c):
+ * written by a promoted save, removed by every activation, finished (the
+ * version activated) when the registry is opened. */
+int wf_reg_pending_write(wf_registry *r, const char *version, wf_error *err);
+void wf_reg_pending_clear(wf_registry *r);
+int wf_reg_pending_finish(wf_registry *r, wf_error *err);
 
 #endif

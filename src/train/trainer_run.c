@@ -136,8 +136,10 @@ static int store_and_publish(wf_trainer *t, const run_data *d, int promote, wf_t
         return 0;
     wf_model *loaded;
     rc = wf_registry_load_like(t->reg, meta.version, d->cand, &loaded, NULL, err);
-    if (rc < 0)
+    if (rc < 0) {
+        wf_registry_drop_pending(t->reg, meta.version);
         return rc;
+    }
     if (t->publish)
         return t->publish(t->publish_ctx, meta.version, loaded, err);
     wf_model_free(loaded);

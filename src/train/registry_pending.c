@@ -1,0 +1,83 @@
+/* A promotion in progress. Saving a promoted version and making it CURRENT
+ * are two steps with the read-back of the version between them; a crash
+ * there would leave the version promoted but never served, and the next
+ * training would wait for new samples beyond it. So a promoted save also
+ * writes PENDING naming the version, every activation removes it, and
+ * opening the registry finishes what PENDING names. An operator's rollback
+ * is an activation too, so it is never undone: PENDING is gone by then. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "train/registry_internal.h"
+#include "wildfeed/log.h"
+
+int wf_reg_pending_write(wf_registry *r, const char *version, wf_error *err)
+{
+    char path[WF_REG_PATH_MAX], line[WF_VERSION_MAX + 1];
+    int rc = wf_reg_path(r, "PENDING", NULL, path, err);
+    snprintf(line, sizeof line, "%s\n", version);
+    return rc < 0 ? rc : wf_reg_write_atomic(path, r->root, line, strlen(line), err);
+}
+
+void wf_reg_pending_clear(wf_registry *r)
+{
+    char path[WF_REG_PATH_MAX];
+    if (wf_reg_path(r, "PENDING", NULL, path, NULL) < 0)
+        return;
+    if (unlink(path) == 0)
+        wf_reg_fsync_path(r->root, NULL);
+    else if (errno != ENOENT)
+        wf_log(WF_LOG_WARN, "registry: PENDING not removed", "path", path, "error", strerror(errno),
+               NULL);
+}
+
+/* The version PENDING names, "" when there is none or it names nothing
+ * valid. */
+static void pending_version(wf_registry *r, char out[WF_VERSION_MAX])
+{
+    char path[WF_REG_PATH_MAX], line[WF_VERSION_MAX + 2] = "";
+    out[0] = '\0';
+    if (wf_reg_path(r, "PENDING", NULL, path, NULL) < 0)
+        return;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    int got = fgets(line, sizeof line, f) != NULL;
+    fclose(f);
+    line[strcspn(line, "\r\n")] = '\0';
+    if (got && wf_reg_valid_version(line))
+        memcpy(out, line, strlen(line) + 1);
+}
+
+int wf_reg_pending_finish(wf_registry *r, wf_error *err)
+{
+    char version[WF_VERSION_MAX], path[WF_REG_PATH_MAX];
+    wf_model_meta meta;
+    if (wf_reg_path(r, "PENDING", NULL, path, err) < 0 || access(path, F_OK) != 0)
+        return 0;
+    pending_version(r, version);
+    if (!version[0] || wf_reg_meta_locked(r, version, &meta, NULL) < 0 ||
+        meta.status != WF_STORE_MODEL_PROMOTED) {
+        wf_log(WF_LOG_WARN, "registry: PENDING names no promoted version; removed", "version",
+               version, NULL);
+        wf_reg_pending_clear(r);
+        return 0;
+    }
+    wf_log(WF_LOG_WARN, "registry: finishing a promotion interrupted before activation", "version",
+           version, NULL);
+    return wf_reg_activate_locked(r, version, err);
+}
+
+int wf_registry_drop_pending(wf_registry *r, const char *version)
+{
+    char pending[WF_VERSION_MAX];
+    pthread_mutex_lock(&r->mu);
+    pending_version(r, pending);
+    int mine = strcmp(pending, version) == 0;
+    if (mine)
+        wf_reg_pending_clear(r);
+    pthread_mutex_unlock(&r->mu);
+    return mine;
+}
