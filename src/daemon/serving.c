@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "daemon/follow.h"
 #include "wildfeed/log.h"
 #include "wildfeed/metrics.h"
 
@@ -80,6 +81,59 @@ static void publish_current(wf_serving *s)
         wf_log(WF_LOG_ERROR, "active model not loaded", "version", version, "error", err.msg, NULL);
 }
 
+/* 1 when version is the one being served. */
+static int serving_version(wf_serving *s, const char *version)
+{
+    const wf_model_ref *cur = wf_model_slot_acquire(s->slot);
+    int same = cur && strcmp(cur->version, version) == 0;
+    if (cur)
+        wf_model_slot_release(s->slot, cur);
+    return same;
+}
+
+/* Under the activation mutex, and only while CURRENT still names version:
+ * a newer change meanwhile is the next round's to serve. */
+static int swap_in_followed(wf_serving *s, const char *version, wf_model *m, wf_error *err)
+{
+    char now[WF_VERSION_MAX];
+    pthread_mutex_lock(&s->activation);
+    int rc = WF_ESTATE;
+    if (wf_registry_current(s->registry, now, NULL) == 0 && strcmp(now, version) == 0)
+        rc = wf_model_slot_publish(s->slot, m, version, err);
+    else
+        wf_model_free(m);
+    pthread_mutex_unlock(&s->activation);
+    return rc;
+}
+
+void wf_serving_follow_once(wf_serving *s)
+{
+    char version[WF_VERSION_MAX];
+    wf_error err;
+    if (wf_registry_current(s->registry, version, NULL) < 0 || serving_version(s, version) ||
+        strcmp(version, s->follow_failed) == 0)
+        return;
+    wf_model *m = NULL;
+    const wf_model_ref *cur = wf_model_slot_acquire(s->slot);
+    int rc = wf_registry_load_like(s->registry, version, cur ? cur->model : NULL, &m, NULL, &err);
+    if (cur)
+        wf_model_slot_release(s->slot, cur);
+    if (rc == 0)
+        rc = swap_in_followed(s, version, m, &err);
+    if (rc == WF_ESTATE)
+        return;
+    if (rc < 0) {
+        snprintf(s->follow_failed, sizeof s->follow_failed, "%s", version);
+        wf_log(WF_LOG_ERROR, "followed model not loaded; the served one stays", "version", version,
+               "error", err.msg, NULL);
+        return;
+    }
+    s->follow_failed[0] = '\0';
+    wf_log(WF_LOG_INFO, "model active (followed from the registry)", "version", version, NULL);
+    if (s->on_publish)
+        s->on_publish(s->on_publish_ctx, version);
+}
+
 /* The trainer's view of the served model: held through a training run, so
  * a swap meanwhile frees the old model only when the run lets it go. */
 static const wf_model *served_acquire(void *ctx, const void **hold)
@@ -103,8 +157,15 @@ int wf_serving_start(wf_serving *s, const wf_config *cfg, wf_error *err)
     int rc = wf_registry_open(wf_config_str(cfg, "model.dir"), store, &s->registry, err);
     if (rc == 0 && !(s->slot = wf_model_slot_new()))
         rc = wf_error_set(err, WF_ENOMEM, "out of memory");
-    if (rc == 0)
+    /* A follower serves CURRENT without writing the registry from the start:
+     * another process owns it, and it may be mounted read-only. */
+    int follow_s = (int)wf_config_int(cfg, "model.follow_interval_s");
+    if (rc == 0 && follow_s > 0)
+        wf_serving_follow_once(s);
+    else if (rc == 0)
         publish_current(s);
+    if (rc == 0 && follow_s > 0)
+        rc = wf_follower_start(s, follow_s, &s->follower, err);
     if (rc == 0 && wf_config_bool(cfg, "train.enabled")) {
         rc = wf_trainer_new(cfg, store, s->registry, publish, s, &s->trainer, err);
         if (rc == 0) {
@@ -140,6 +201,8 @@ void wf_serving_cancel_training(wf_serving *s)
 void wf_serving_stop(wf_serving *s)
 {
     wf_metrics_unregister(s->metrics);
+    wf_follower_stop(s->follower);
+    s->follower = NULL;
     if (s->trainer)
         wf_trainer_stop(s->trainer);
     wf_server_stop(s->server);

@@ -4,8 +4,9 @@
 # instance consumes that topic into its own store. The trainer ends with
 # exactly the samples `wildfeed extract` finds in the whole log, each line of
 # its export equal to the labeller's; it does so with input.shape sample and
-# with auto detection; and a labeller restarted with nothing new to read
-# sends nothing again.
+# with auto detection; it trains and promotes a model in the registry the
+# labellers follow, and both labellers serve that version; and a labeller
+# restarted with nothing new to read sends nothing again.
 set -euo pipefail
 source "$(dirname "$0")/lib.bash"
 wf_setup
@@ -23,19 +24,24 @@ wf_mock_start --brokers 1 --topic chat.a --partitions 2 --topic chat.b --partiti
 wf_produce chat.a conversation_id "$WF_TMP/part.a"
 wf_produce chat.b conversation_id "$WF_TMP/part.b"
 
+models="$WF_TMP/fleet.models"
 labeller() { # NAME TOPIC
     WF_GROUP=wf-label-$1 wf_daemon_start "$1" "$WF_TMP/$1.db" "$2" --set sample.topic=wf.samples \
-        --set server.enabled=false
+        --set "model.dir=$models" --set model.follow_interval_s=1
 }
-trainer() { # NAME SHAPE
-    WF_GROUP=wf-train-$1 wf_daemon_start "$1" "$WF_TMP/$1.db" wf.samples --set "input.shape=$2"
+trainer() { # NAME SHAPE [--set k=v]...
+    local name=$1 shape=$2
+    shift 2
+    WF_GROUP=wf-train-$name wf_daemon_start "$name" "$WF_TMP/$name.db" wf.samples \
+        --set "input.shape=$shape" "$@"
 }
 
 labeller la chat.a
 pid_a=$DAEMON_PID
 labeller lb chat.b
 pid_b=$DAEMON_PID
-trainer tsample sample
+trainer tsample sample --set "model.dir=$models" --set train.enabled=true \
+    --set train.min_samples=20 --set train.min_new_samples=20
 pid_ts=$DAEMON_PID
 trainer tauto auto
 pid_ta=$DAEMON_PID
@@ -44,6 +50,24 @@ wf_wait_count "$WF_TMP/tsample.db" "$want" 90 ||
     wf_fail "the trainer (input.shape sample) did not store every sample"
 wf_wait_count "$WF_TMP/tauto.db" "$want" 60 ||
     wf_fail "the trainer (input.shape auto) did not store every sample"
+
+# The trainer's promotion reaches both labellers through the registry.
+version=
+for _ in $(seq 300); do
+    version=$(sed -nE 's/.*msg="model active" version=([^ ]+).*/\1/p' "$WF_TMP/tsample.log" | tail -n 1)
+    [ -n "$version" ] &&
+        grep -q "msg=\"model active (followed from the registry)\" version=$version" "$WF_TMP/la.log" &&
+        grep -q "msg=\"model active (followed from the registry)\" version=$version" "$WF_TMP/lb.log" &&
+        break
+    sleep 0.1
+done
+if [ -z "$version" ]; then
+    wf_fail "the trainer promoted no model"
+elif ! grep -q "version=$version" "$WF_TMP/la.log" || ! grep -q "version=$version" "$WF_TMP/lb.log"; then
+    wf_fail "the labellers do not serve the trainer's version $version"
+else
+    echo "ok: both labellers serve the trainer's version $version"
+fi
 for pid in "$pid_a" "$pid_b" "$pid_ts" "$pid_ta"; do
     wf_daemon_stop "$pid"
 done

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "daemon/serving.h"
 #include "testutil.h"
@@ -150,11 +151,88 @@ static void test_activate_and_corrupt_version(void **state)
     wf_config_free(cfg);
 }
 
+/* Polls /v1/score until its answer names version or timeout_s passes. */
+static int serves(int port, const char *version, double timeout_s)
+{
+    const char *score = "{\"items\":[{\"query\":\"q\",\"response\":\"great answer\"}]}";
+    for (int i = 0; i < (int)(timeout_s * 20); i++) {
+        reply r = post(port, "/v1/score", score, NULL);
+        if (r.status == 200 && strstr(r.body, version))
+            return 1;
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
+static void damage(const char *dir, const char *version)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/models/%s/model.safetensors", dir, version);
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    fseek(f, -4, SEEK_END);
+    fputc('!', f);
+    fclose(f);
+}
+
+/* Another process (here, a second registry handle) activates versions in a
+ * shared model.dir; a follower serves each within its interval without
+ * writing the registry, and keeps serving through a version that does not
+ * load. */
+static void test_follows_another_writer(void **state)
+{
+    (void)state;
+    char dir[64], path[512], v1[WF_VERSION_MAX], v2[WF_VERSION_MAX], v3[WF_VERSION_MAX];
+    snprintf(dir, sizeof dir, "%s", wf_test_tmpdir());
+    snprintf(path, sizeof path, "%s/models", dir);
+    wf_registry *writer;
+    wf_error err;
+    assert_int_equal(wf_registry_open(path, NULL, &writer, &err), 0);
+    save_version(writer, 1, v1);
+    save_version(writer, 2, v2);
+    save_version(writer, 3, v3);
+    damage(dir, v3);
+    assert_int_equal(wf_registry_activate(writer, v1, &err), 0);
+
+    wf_config *cfg = wf_config_new();
+    set(cfg, "model.dir=%s/models", dir);
+    set(cfg, "store.path=%s/store.db", dir);
+    set(cfg, "server.listen=%s", "127.0.0.1:0");
+    set(cfg, "train.enabled=%s", "false");
+    set(cfg, "model.follow_interval_s=%s", "1");
+    wf_serving sv = {0};
+    assert_int_equal(wf_serving_start(&sv, cfg, &err), 0);
+    int port = wf_server_port(sv.server);
+    assert_true(serves(port, v1, 0.1)); /* at once: served at start */
+
+    assert_int_equal(wf_registry_activate(writer, v2, &err), 0);
+    assert_true(serves(port, v2, 5));
+    assert_int_equal(wf_registry_activate(writer, v3, &err), 0);
+    assert_false(serves(port, v3, 2.5));
+    assert_true(serves(port, v2, 0.1));
+    assert_string_equal(sv.follow_failed, v3);
+    assert_int_equal(wf_registry_activate(writer, v1, &err), 0);
+    assert_true(serves(port, v1, 5));
+
+    /* The follower wrote nothing: CURRENT is the writer's. */
+    snprintf(path, sizeof path, "%s/models/CURRENT", dir);
+    char *text = wf_test_read_file(path, NULL);
+    char want[WF_VERSION_MAX + 1];
+    snprintf(want, sizeof want, "%s\n", v1);
+    assert_string_equal(text, want);
+    free(text);
+    wf_serving_stop(&sv);
+    wf_config_free(cfg);
+    wf_registry_free(writer);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_activate_and_corrupt_version),
+        cmocka_unit_test(test_follows_another_writer),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
