@@ -91,14 +91,16 @@ static int serving_version(wf_serving *s, const char *version)
     return same;
 }
 
-/* Under the activation mutex, and only while CURRENT still names version:
- * a newer change meanwhile is the next round's to serve. */
+/* Under the activation mutex, and only while CURRENT still names version
+ * and nobody served it meanwhile (this process's own trainer or an admin
+ * activation): a newer change is the next round's to serve. */
 static int swap_in_followed(wf_serving *s, const char *version, wf_model *m, wf_error *err)
 {
     char now[WF_VERSION_MAX];
     pthread_mutex_lock(&s->activation);
     int rc = WF_ESTATE;
-    if (wf_registry_current(s->registry, now, NULL) == 0 && strcmp(now, version) == 0)
+    if (wf_registry_current(s->registry, now, NULL) == 0 && strcmp(now, version) == 0 &&
+        !serving_version(s, version))
         rc = wf_model_slot_publish(s->slot, m, version, err);
     else
         wf_model_free(m);
