@@ -158,6 +158,10 @@ int wf_model_train_like(const char *kind, const wf_model *like, const wf_example
 /* Loads the model in dir (its meta.json names the backend). Weight files are
  * validated before use; a corrupt or truncated file is an error. */
 int wf_model_load_dir(const char *dir, wf_model **out, wf_error *err);
+/* The validation of wf_model_load_dir alone: meta.json names a known
+ * backend and every file matches its sha256. Reads every file, loads
+ * nothing. */
+int wf_model_check_dir(const char *dir, wf_error *err);
 
 /* wf_model_load_dir for a hot swap: when like (borrowed, may be NULL) is a
  * transformer over the same base (same directory, same config.json sha256)

@@ -16,7 +16,8 @@
  *
  * PENDING names a promoted version between its save and its activation: a
  * crash there would leave it promoted but never served. Every activation
- * removes PENDING, and opening the registry activates the version it names.
+ * removes PENDING, and opening the registry as its writer activates the
+ * version it names once that version's files check out.
  *
  * A wf_registry is owned by its opener (wf_registry_free). Its calls are
  * serialised by an internal mutex, so the trainer thread and the scoring
@@ -53,9 +54,14 @@ typedef struct wf_model_meta {
 
 typedef struct wf_registry wf_registry;
 
-/* Opens (creating the folder if needed) the registry at root. store_path may
- * be NULL: then no store rows are kept. Both strings are copied. */
+/* Opens (creating the folder if needed) the registry at root as its writer:
+ * a promotion left PENDING by a crash is finished. store_path may be NULL:
+ * then no store rows are kept. Both strings are copied. */
 int wf_registry_open(const char *root, const char *store_path, wf_registry **out, wf_error *err);
+/* Opens a registry that another process writes (model.follow_interval_s),
+ * leaving PENDING to it: reading it changes nothing in model.dir. */
+int wf_registry_open_follower(const char *root, const char *store_path, wf_registry **out,
+                              wf_error *err);
 void wf_registry_free(wf_registry *r);
 const char *wf_registry_root(const wf_registry *r);
 

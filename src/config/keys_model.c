@@ -6,10 +6,11 @@ const wf_config_key wf_keys_model[] = {
                 "model directory)."),
     WF_KEY_STR("model.dir", "\"models\"",
                "Root of the model registry: one folder per version and a CURRENT file."),
-    WF_KEY_INT("model.follow_interval_s", "0", 0, 86400,
-               "Seconds between checks of model.dir's CURRENT for a version another process "
-               "activated (a fleet's trainer writing a shared model.dir): a new one is loaded "
-               "and swapped in without writing the registry; 0 = never."),
+    WF_KEY_INT(
+        "model.follow_interval_s", "0", 0, 86400,
+        "Seconds between checks of model.dir's CURRENT for a version another process "
+        "activated (a fleet's trainer writing a shared model.dir): a new one is loaded "
+        "and swapped in without writing the registry (needs train.enabled false); 0 = never."),
     WF_KEY_ENUM("model.head", "\"coral\"", "coral|independent",
                 "Ordinal head of newly trained models: coral (one weight vector, rank-"
                 "consistent) or independent (one vector per threshold, as WildReward)."),

@@ -58,6 +58,19 @@ static int list_models(void *ctx, wf_strbuf *out)
     return wf_registry_list_json(s->registry, out, &err);
 }
 
+/* The admin endpoint's activation. A follower's registry belongs to another
+ * process: activating there would write it (or fail on a read-only mount),
+ * and the follower would not be the only one to serve the result. */
+static int admin_activate(void *ctx, const char *version, wf_error *err)
+{
+    wf_serving *s = ctx;
+    if (s->follower)
+        return wf_error_set(err, WF_ESTATE,
+                            "this instance follows model.dir (model.follow_interval_s): "
+                            "activate versions on the registry's writer");
+    return activate(s, version, err);
+}
+
 static int retrain(void *ctx, wf_error *err)
 {
     wf_serving *s = ctx;
@@ -81,61 +94,6 @@ static void publish_current(wf_serving *s)
         wf_log(WF_LOG_ERROR, "active model not loaded", "version", version, "error", err.msg, NULL);
 }
 
-/* 1 when version is the one being served. */
-static int serving_version(wf_serving *s, const char *version)
-{
-    const wf_model_ref *cur = wf_model_slot_acquire(s->slot);
-    int same = cur && strcmp(cur->version, version) == 0;
-    if (cur)
-        wf_model_slot_release(s->slot, cur);
-    return same;
-}
-
-/* Under the activation mutex, and only while CURRENT still names version
- * and nobody served it meanwhile (this process's own trainer or an admin
- * activation): a newer change is the next round's to serve. */
-static int swap_in_followed(wf_serving *s, const char *version, wf_model *m, wf_error *err)
-{
-    char now[WF_VERSION_MAX];
-    pthread_mutex_lock(&s->activation);
-    int rc = WF_ESTATE;
-    if (wf_registry_current(s->registry, now, NULL) == 0 && strcmp(now, version) == 0 &&
-        !serving_version(s, version))
-        rc = wf_model_slot_publish(s->slot, m, version, err);
-    else
-        wf_model_free(m);
-    pthread_mutex_unlock(&s->activation);
-    return rc;
-}
-
-void wf_serving_follow_once(wf_serving *s)
-{
-    char version[WF_VERSION_MAX];
-    wf_error err;
-    if (wf_registry_current(s->registry, version, NULL) < 0 || serving_version(s, version) ||
-        strcmp(version, s->follow_failed) == 0)
-        return;
-    wf_model *m = NULL;
-    const wf_model_ref *cur = wf_model_slot_acquire(s->slot);
-    int rc = wf_registry_load_like(s->registry, version, cur ? cur->model : NULL, &m, NULL, &err);
-    if (cur)
-        wf_model_slot_release(s->slot, cur);
-    if (rc == 0)
-        rc = swap_in_followed(s, version, m, &err);
-    if (rc == WF_ESTATE)
-        return;
-    if (rc < 0) {
-        snprintf(s->follow_failed, sizeof s->follow_failed, "%s", version);
-        wf_log(WF_LOG_ERROR, "followed model not loaded; the served one stays", "version", version,
-               "error", err.msg, NULL);
-        return;
-    }
-    s->follow_failed[0] = '\0';
-    wf_log(WF_LOG_INFO, "model active (followed from the registry)", "version", version, NULL);
-    if (s->on_publish)
-        s->on_publish(s->on_publish_ctx, version);
-}
-
 /* The trainer's view of the served model: held through a training run, so
  * a swap meanwhile frees the old model only when the run lets it go. */
 static const wf_model *served_acquire(void *ctx, const void **hold)
@@ -156,18 +114,22 @@ int wf_serving_start(wf_serving *s, const wf_config *cfg, wf_error *err)
     pthread_mutex_init(&s->activation, NULL);
     s->activation_ready = 1;
     const char *store = wf_config_str(cfg, "store.path");
-    int rc = wf_registry_open(wf_config_str(cfg, "model.dir"), store, &s->registry, err);
+    const char *dir = wf_config_str(cfg, "model.dir");
+    int follow_s = (int)wf_config_int(cfg, "model.follow_interval_s");
+    int rc = 0;
+    if (follow_s > 0 && wf_config_bool(cfg, "train.enabled"))
+        rc = wf_error_set(err, WF_EINVAL,
+                          "configuration key 'model.follow_interval_s': a follower serves "
+                          "another process's registry and must not train into it; set "
+                          "train.enabled to false");
+    else if (follow_s > 0)
+        rc = wf_registry_open_follower(dir, store, &s->registry, err);
+    else
+        rc = wf_registry_open(dir, store, &s->registry, err);
     if (rc == 0 && !(s->slot = wf_model_slot_new()))
         rc = wf_error_set(err, WF_ENOMEM, "out of memory");
-    /* A follower serves CURRENT without writing the registry from the start:
-     * another process owns it, and it may be mounted read-only. */
-    int follow_s = (int)wf_config_int(cfg, "model.follow_interval_s");
-    if (rc == 0 && follow_s > 0)
-        wf_serving_follow_once(s);
-    else if (rc == 0)
+    if (rc == 0 && follow_s == 0)
         publish_current(s);
-    if (rc == 0 && follow_s > 0)
-        rc = wf_follower_start(s, follow_s, &s->follower, err);
     if (rc == 0 && wf_config_bool(cfg, "train.enabled")) {
         rc = wf_trainer_new(cfg, store, s->registry, publish, s, &s->trainer, err);
         if (rc == 0) {
@@ -176,9 +138,13 @@ int wf_serving_start(wf_serving *s, const wf_config *cfg, wf_error *err)
             rc = wf_trainer_start(s->trainer, TRAINER_POLL_MS, err);
         }
     }
-    wf_server_hooks hooks = {s, list_models, activate, retrain};
+    wf_server_hooks hooks = {s, list_models, admin_activate, retrain};
     if (rc == 0 && wf_config_bool(cfg, "server.enabled"))
         rc = wf_server_start(cfg, s->slot, &hooks, &s->server, err);
+    /* After the server, whose port the publish callback reads: /readyz
+     * answers 503 until the follower's first load is done. */
+    if (rc == 0 && follow_s > 0)
+        rc = wf_follower_start(s, follow_s, &s->follower, err);
     if (rc < 0) {
         wf_serving_stop(s);
         return rc;
@@ -197,9 +163,9 @@ void wf_serving_cancel_training(wf_serving *s)
         wf_trainer_cancel(s->trainer);
 }
 
-/* The trainer stops first: a run finishing meanwhile may still publish, and
- * its callback reads the server's port. It is freed only after the server:
- * until then a retrain request may still reach it (and is refused). */
+/* The follower and the trainer stop first: a load or a run finishing
+ * meanwhile may still publish, and the callback reads the server's port. It is freed only after the
+ * server: until then a retrain request may still reach it (and is refused). */
 void wf_serving_stop(wf_serving *s)
 {
     wf_metrics_unregister(s->metrics);

@@ -16,12 +16,11 @@ typedef struct wf_serving {
     wf_registry *registry;
     wf_model_slot *slot;
     wf_trainer *trainer;
-    wf_server *server;                  /* NULL when server.enabled is false */
-    struct wf_follower *follower;       /* NULL unless model.follow_interval_s is set */
-    char follow_failed[WF_VERSION_MAX]; /* a followed version that did not load */
-    int metrics;                        /* the trainer's collector handle, or -1 */
-    pthread_mutex_t activation;         /* registry activation + slot publish as one step */
-    int activation_ready;               /* the mutex is initialised */
+    wf_server *server;            /* NULL when server.enabled is false */
+    struct wf_follower *follower; /* NULL unless model.follow_interval_s is set */
+    int metrics;                  /* the trainer's collector handle, or -1 */
+    pthread_mutex_t activation;   /* registry activation + slot publish as one step */
+    int activation_ready;         /* the mutex is initialised */
     /* Told when a model becomes active (start-up, promotion, activation);
      * runs on the thread that published it. May be NULL. */
     void (*on_publish)(void *ctx, const char *version);
@@ -29,8 +28,10 @@ typedef struct wf_serving {
 } wf_serving;
 
 /* Opens the registry (model.dir), publishes its active model if there is
- * one, starts the trainer thread, the registry follower and the server. s must be zeroed (or
- * stopped) with s->on_publish set as wanted before the call. */
+ * one, starts the trainer thread and the server; or, with
+ * model.follow_interval_s, opens the registry as a follower and starts the
+ * server and the follower (daemon/follow.h), with training refused. s must
+ * be zeroed (or stopped) with s->on_publish set as wanted before the call. */
 int wf_serving_start(wf_serving *s, const wf_config *cfg, wf_error *err);
 /* Makes a training in progress stop at its next step, and no new one
  * start: the first thing a shutdown does. Returns at once. */
@@ -38,12 +39,5 @@ void wf_serving_cancel_training(wf_serving *s);
 /* Stops the follower, the trainer (cancelling a run in progress) and the
  * server, frees. */
 void wf_serving_stop(wf_serving *s);
-
-/* Serves the version CURRENT names when it is not the one served: loads it
- * and swaps it in, without writing the registry (its writer is another
- * process, and model.dir may be mounted read-only). A version that fails to
- * load is logged once and not tried again until CURRENT changes; the model
- * served meanwhile stays. The follower thread's step. */
-void wf_serving_follow_once(wf_serving *s);
 
 #endif

@@ -120,9 +120,9 @@ int wf_model_load_dir(const char *dir, wf_model **out, wf_error *err)
     return wf_model_load_dir_like(dir, NULL, out, err);
 }
 
-int wf_model_load_dir_like(const char *dir, const wf_model *like, wf_model **out, wf_error *err)
+/* Reads dir's meta.json, finds its backend and checks every file. */
+static int checked_backend(const char *dir, const backend **out, wf_error *err)
 {
-    *out = NULL;
     char path[4096];
     if ((size_t)snprintf(path, sizeof path, "%s/meta.json", dir) >= sizeof path)
         return wf_error_set(err, WF_EINVAL, "%s: path too long", dir);
@@ -139,5 +139,20 @@ int wf_model_load_dir_like(const char *dir, const wf_model *like, wf_model **out
     if (!rc)
         rc = check_files(dir, json_object_get(meta, "files"), b, err);
     json_decref(meta);
+    *out = b;
+    return rc;
+}
+
+int wf_model_check_dir(const char *dir, wf_error *err)
+{
+    const backend *b = NULL;
+    return checked_backend(dir, &b, err);
+}
+
+int wf_model_load_dir_like(const char *dir, const wf_model *like, wf_model **out, wf_error *err)
+{
+    *out = NULL;
+    const backend *b = NULL;
+    int rc = checked_backend(dir, &b, err);
     return rc ? rc : b->load(dir, like, out, err);
 }

@@ -13,7 +13,8 @@
 #include "train/registry_internal.h"
 #include "wildfeed/log.h"
 
-int wf_registry_open(const char *root, const char *store_path, wf_registry **out, wf_error *err)
+static int open_registry(const char *root, const char *store_path, int writer, wf_registry **out,
+                         wf_error *err)
 {
     *out = NULL;
     if (mkdir(root, 0755) != 0 && errno != EEXIST)
@@ -34,13 +35,24 @@ int wf_registry_open(const char *root, const char *store_path, wf_registry **out
         }
     }
     wf_error perr;
-    if (wf_reg_pending_finish(r, &perr) < 0)
+    if (writer && wf_reg_pending_finish(r, &perr) < 0)
         wf_log(WF_LOG_ERROR,
                "registry: interrupted promotion not finished; tried again at the "
                "next start",
                "error", perr.msg, NULL);
     *out = r;
     return 0;
+}
+
+int wf_registry_open(const char *root, const char *store_path, wf_registry **out, wf_error *err)
+{
+    return open_registry(root, store_path, 1, out, err);
+}
+
+int wf_registry_open_follower(const char *root, const char *store_path, wf_registry **out,
+                              wf_error *err)
+{
+    return open_registry(root, store_path, 0, out, err);
 }
 
 void wf_registry_free(wf_registry *r)
@@ -148,19 +160,25 @@ int wf_registry_save(wf_registry *r, const wf_model *m, wf_model_meta *meta, wf_
     } else {
         if (access(tmp, F_OK) == 0)
             wf_reg_remove_tree(tmp, NULL);
+        int promoted = meta->status == WF_STORE_MODEL_PROMOTED;
         rc = write_version(m, meta, tmp, err);
         if (rc == 0)
             rc = wf_reg_fsync_path(tmp, err);
+        /* PENDING first: the version must not be there, promoted, without
+         * it (a PENDING naming no version is dropped at the next open). */
+        if (rc == 0 && promoted)
+            rc = wf_reg_pending_write(r, meta->version, err);
         if (rc == 0 && rename(tmp, final) != 0)
             rc = wf_error_set(err, WF_EIO, "%s: cannot rename: %s", tmp, strerror(errno));
         if (rc == 0)
             rc = wf_reg_fsync_path(r->root, err);
-        if (rc < 0)
+        if (rc < 0) {
             wf_reg_remove_tree(tmp, NULL);
-        else
+            if (promoted)
+                wf_reg_pending_clear(r);
+        } else {
             wf_reg_mirror(r, meta, meta->status);
-        if (rc == 0 && meta->status == WF_STORE_MODEL_PROMOTED)
-            rc = wf_reg_pending_write(r, meta->version, err);
+        }
     }
     pthread_mutex_unlock(&r->mu);
     return rc;

@@ -3,8 +3,10 @@
  * there would leave the version promoted but never served, and the next
  * training would wait for new samples beyond it. So a promoted save also
  * writes PENDING naming the version, every activation removes it, and
- * opening the registry finishes what PENDING names. An operator's rollback
- * is an activation too, so it is never undone: PENDING is gone by then. */
+ * opening the registry as its writer finishes what PENDING names, once the
+ * version's files check out. An operator's rollback is an activation too,
+ * so it is never undone: PENDING is gone by then. A follower never
+ * finishes it: the writer may be between the two steps right now. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 
 #include "train/registry_internal.h"
 #include "wildfeed/log.h"
+#include "wildfeed/model.h"
 
 int wf_reg_pending_write(wf_registry *r, const char *version, wf_error *err)
 {
@@ -51,17 +54,31 @@ static void pending_version(wf_registry *r, char out[WF_VERSION_MAX])
         memcpy(out, line, strlen(line) + 1);
 }
 
+/* The version PENDING names is whole: promoted, and every file matching
+ * meta.json (the check the interrupted run's read-back would have made). */
+static int finishable(wf_registry *r, const char *version, wf_error *err)
+{
+    wf_model_meta meta;
+    char dir[WF_REG_PATH_MAX];
+    int rc = version[0] ? wf_reg_meta_locked(r, version, &meta, err)
+                        : wf_error_set(err, WF_ENOTFOUND, "PENDING names no version");
+    if (rc == 0 && meta.status != WF_STORE_MODEL_PROMOTED)
+        rc = wf_error_set(err, WF_ESTATE, "version %s is not promoted", version);
+    if (rc == 0)
+        rc = wf_reg_path(r, version, NULL, dir, err);
+    return rc < 0 ? rc : wf_model_check_dir(dir, err);
+}
+
 int wf_reg_pending_finish(wf_registry *r, wf_error *err)
 {
     char version[WF_VERSION_MAX], path[WF_REG_PATH_MAX];
-    wf_model_meta meta;
+    wf_error why;
     if (wf_reg_path(r, "PENDING", NULL, path, err) < 0 || access(path, F_OK) != 0)
         return 0;
     pending_version(r, version);
-    if (!version[0] || wf_reg_meta_locked(r, version, &meta, NULL) < 0 ||
-        meta.status != WF_STORE_MODEL_PROMOTED) {
-        wf_log(WF_LOG_WARN, "registry: PENDING names no promoted version; removed", "version",
-               version, NULL);
+    if (finishable(r, version, &why) < 0) {
+        wf_log(WF_LOG_WARN, "registry: PENDING dropped, its version is not served", "version",
+               version, "error", why.msg, NULL);
         wf_reg_pending_clear(r);
         return 0;
     }

@@ -52,19 +52,22 @@ wf_wait_count "$WF_TMP/tauto.db" "$want" 60 ||
     wf_fail "the trainer (input.shape auto) did not store every sample"
 
 # The trainer's promotion reaches both labellers through the registry.
-version=
+followed() { # LOG VERSION
+    grep -q "msg=\"model active (followed from the registry)\" version=$2" "$WF_TMP/$1.log"
+}
+version= served=0
 for _ in $(seq 300); do
     version=$(sed -nE 's/.*msg="model active" version=([^ ]+).*/\1/p' "$WF_TMP/tsample.log" | tail -n 1)
-    [ -n "$version" ] &&
-        grep -q "msg=\"model active (followed from the registry)\" version=$version" "$WF_TMP/la.log" &&
-        grep -q "msg=\"model active (followed from the registry)\" version=$version" "$WF_TMP/lb.log" &&
+    if [ -n "$version" ] && followed la "$version" && followed lb "$version"; then
+        served=1
         break
+    fi
     sleep 0.1
 done
 if [ -z "$version" ]; then
     wf_fail "the trainer promoted no model"
-elif ! grep -q "version=$version" "$WF_TMP/la.log" || ! grep -q "version=$version" "$WF_TMP/lb.log"; then
-    wf_fail "the labellers do not serve the trainer's version $version"
+elif [ "$served" -ne 1 ]; then
+    wf_fail "the labellers do not serve the trainer's version $version within 30 s"
 else
     echo "ok: both labellers serve the trainer's version $version"
 fi

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "daemon/serving.h"
@@ -165,35 +166,49 @@ static int serves(int port, const char *version, double timeout_s)
     return 0;
 }
 
-static void damage(const char *dir, const char *version)
+/* Flips the last byte of a version's weights; flipping again repairs it. */
+static void flip_last_byte(const char *dir, const char *version)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/models/%s/model.safetensors", dir, version);
     FILE *f = fopen(path, "r+b");
     assert_non_null(f);
-    fseek(f, -4, SEEK_END);
-    fputc('!', f);
+    fseek(f, -1, SEEK_END);
+    int c = fgetc(f);
+    fseek(f, -1, SEEK_END);
+    fputc(c ^ 0x01, f);
     fclose(f);
 }
 
-/* Another process (here, a second registry handle) activates versions in a
- * shared model.dir; a follower serves each within its interval without
- * writing the registry, and keeps serving through a version that does not
- * load. */
+static void stat_of(const char *dir, const char *name, struct stat *st)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/models/%s", dir, name);
+    assert_int_equal(stat(path, st), 0);
+}
+
+/* Another process (here, a second registry handle) writes a shared
+ * model.dir. The follower serves each version it activates within the
+ * interval, writes nothing there (not even to finish the writer's pending
+ * promotion), refuses admin activations (409), keeps serving through a
+ * version that does not load, and tries such a version again once CURRENT
+ * has moved away and back. Following while training is refused. */
 static void test_follows_another_writer(void **state)
 {
     (void)state;
-    char dir[64], path[512], v1[WF_VERSION_MAX], v2[WF_VERSION_MAX], v3[WF_VERSION_MAX];
+    char dir[64], path[512], v[5][WF_VERSION_MAX];
     snprintf(dir, sizeof dir, "%s", wf_test_tmpdir());
     snprintf(path, sizeof path, "%s/models", dir);
     wf_registry *writer;
     wf_error err;
     assert_int_equal(wf_registry_open(path, NULL, &writer, &err), 0);
-    save_version(writer, 1, v1);
-    save_version(writer, 2, v2);
-    save_version(writer, 3, v3);
-    damage(dir, v3);
-    assert_int_equal(wf_registry_activate(writer, v1, &err), 0);
+    for (int i = 1; i <= 3; i++)
+        save_version(writer, (uint64_t)i, v[i]);
+    flip_last_byte(dir, v[3]);
+    assert_int_equal(wf_registry_activate(writer, v[1], &err), 0);
+    save_version(writer, 4, v[4]); /* the writer is between save and activation */
+    struct stat before, after;
+    stat_of(dir, "CURRENT", &before);
 
     wf_config *cfg = wf_config_new();
     set(cfg, "model.dir=%s/models", dir);
@@ -201,28 +216,43 @@ static void test_follows_another_writer(void **state)
     set(cfg, "server.listen=%s", "127.0.0.1:0");
     set(cfg, "train.enabled=%s", "false");
     set(cfg, "model.follow_interval_s=%s", "1");
+    snprintf(path, sizeof path, "%s/token", dir);
+    FILE *f = fopen(path, "w");
+    fputs("s3cret\n", f);
+    fclose(f);
+    set(cfg, "server.admin_token_file=%s", path);
     wf_serving sv = {0};
     assert_int_equal(wf_serving_start(&sv, cfg, &err), 0);
     int port = wf_server_port(sv.server);
-    assert_true(serves(port, v1, 0.1)); /* at once: served at start */
+    assert_true(serves(port, v[1], 0.1)); /* at once: served at start */
+    stat_of(dir, "PENDING", &after);      /* still there: the writer's to finish */
+    stat_of(dir, "CURRENT", &after);
+    assert_true(after.st_ino == before.st_ino);
+    assert_true(after.st_mtim.tv_sec == before.st_mtim.tv_sec &&
+                after.st_mtim.tv_nsec == before.st_mtim.tv_nsec);
+    char route[256];
+    snprintf(route, sizeof route, "/v1/models/%s/activate", v[2]);
+    assert_int_equal(post(port, route, "", "s3cret").status, 409);
 
-    assert_int_equal(wf_registry_activate(writer, v2, &err), 0);
-    assert_true(serves(port, v2, 5));
-    assert_int_equal(wf_registry_activate(writer, v3, &err), 0);
-    assert_false(serves(port, v3, 2.5));
-    assert_true(serves(port, v2, 0.1));
-    assert_string_equal(sv.follow_failed, v3);
-    assert_int_equal(wf_registry_activate(writer, v1, &err), 0);
-    assert_true(serves(port, v1, 5));
-
-    /* The follower wrote nothing: CURRENT is the writer's. */
-    snprintf(path, sizeof path, "%s/models/CURRENT", dir);
-    char *text = wf_test_read_file(path, NULL);
-    char want[WF_VERSION_MAX + 1];
-    snprintf(want, sizeof want, "%s\n", v1);
-    assert_string_equal(text, want);
-    free(text);
+    assert_int_equal(wf_registry_activate(writer, v[2], &err), 0);
+    assert_true(serves(port, v[2], 5));
+    assert_int_equal(wf_registry_activate(writer, v[3], &err), 0);
+    assert_false(serves(port, v[3], 2.5));
+    assert_true(serves(port, v[2], 0.1));
+    /* Repaired, and CURRENT away and back: tried again at once, not after
+     * the back-off. */
+    flip_last_byte(dir, v[3]);
+    assert_int_equal(wf_registry_activate(writer, v[2], &err), 0);
+    struct timespec ts = {1, 500 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    assert_int_equal(wf_registry_activate(writer, v[3], &err), 0);
+    assert_true(serves(port, v[3], 5));
     wf_serving_stop(&sv);
+
+    set(cfg, "train.enabled=%s", "true");
+    wf_serving refused = {0};
+    assert_int_equal(wf_serving_start(&refused, cfg, &err), WF_EINVAL);
+    assert_non_null(strstr(err.msg, "model.follow_interval_s"));
     wf_config_free(cfg);
     wf_registry_free(writer);
 }

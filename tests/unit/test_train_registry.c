@@ -243,72 +243,6 @@ static void test_activate_and_rollback(void **state)
     wf_registry_free(r);
 }
 
-/* Reopens the registry at root, as a restart does. */
-static wf_registry *reopen(wf_registry *r, const char *root)
-{
-    wf_registry_free(r);
-    wf_error err;
-    if (wf_registry_open(root, NULL, &r, &err) < 0)
-        fail_msg("%s", err.msg);
-    return r;
-}
-
-static void expect_current(wf_registry *r, const char *want)
-{
-    char cur[WF_VERSION_MAX];
-    wf_error err;
-    assert_int_equal(wf_registry_current(r, cur, &err), 0);
-    assert_string_equal(cur, want);
-}
-
-/* A crash between a promoted save and its activation: the next open
- * activates the version. An activation in between (an operator's rollback)
- * wins, and a PENDING naming nothing promoted is dropped. */
-static void test_interrupted_promotion_is_finished(void **state)
-{
-    (void)state;
-    char root[256], path[512];
-    wf_error err;
-    wf_registry *r = open_reg(root, NULL);
-    snprintf(path, sizeof path, "%s/PENDING", root);
-    save_one(r, "v1", 100, WF_STORE_MODEL_PROMOTED);
-    assert_int_equal(wf_registry_activate(r, "v1", &err), 0);
-    assert_false(exists(root, "PENDING"));
-    save_one(r, "v2", 200, WF_STORE_MODEL_REJECTED);
-    assert_false(exists(root, "PENDING"));
-    save_one(r, "v3", 300, WF_STORE_MODEL_PROMOTED);
-    char *text = wf_test_read_file(path, NULL);
-    assert_string_equal(text, "v3\n");
-    free(text);
-    expect_current(r, "v1");
-    r = reopen(r, root);
-    expect_current(r, "v3");
-    assert_false(exists(root, "PENDING"));
-
-    save_one(r, "v4", 400, WF_STORE_MODEL_PROMOTED);
-    assert_int_equal(wf_registry_activate(r, "v1", &err), 0);
-    r = reopen(r, root);
-    expect_current(r, "v1");
-
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs("v2\n", f); /* rejected: never activated by itself */
-    fclose(f);
-    r = reopen(r, root);
-    expect_current(r, "v1");
-    assert_false(exists(root, "PENDING"));
-
-    /* A version that failed to load back is dropped, not served later. */
-    save_one(r, "v5", 500, WF_STORE_MODEL_PROMOTED);
-    assert_int_equal(wf_registry_drop_pending(r, "v4"), 0);
-    assert_true(exists(root, "PENDING"));
-    assert_int_equal(wf_registry_drop_pending(r, "v5"), 1);
-    assert_false(exists(root, "PENDING"));
-    r = reopen(r, root);
-    expect_current(r, "v1");
-    wf_registry_free(r);
-}
-
 typedef struct reader_ctx {
     const char *path;
     volatile int stop;
@@ -503,7 +437,6 @@ int main(void)
         cmocka_unit_test(test_save_writes_folder_and_meta),
         cmocka_unit_test(test_save_duplicate_and_failure),
         cmocka_unit_test(test_activate_and_rollback),
-        cmocka_unit_test(test_interrupted_promotion_is_finished),
         cmocka_unit_test(test_current_is_always_whole),
         cmocka_unit_test(test_list_json_exact),
         cmocka_unit_test(test_prune_keeps_active),
