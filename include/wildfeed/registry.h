@@ -14,6 +14,8 @@
  * candidate); "active" is not stored but derived from CURRENT when listing.
  * trained_seq is the store sequence number the version was trained up to.
  *
+ * TRAINING records the trainer's attempts (wf_registry_attempts_read).
+ *
  * PENDING names a promoted version between its save and its activation: a
  * crash there would leave it promoted but never served. Every activation
  * removes PENDING, and opening the registry as its writer activates the
@@ -75,6 +77,20 @@ void wf_registry_version_name(int64_t now, char out[WF_VERSION_MAX]);
  * activation or wf_registry_drop_pending comes first. A version that already
  * exists is WF_EINVAL. */
 int wf_registry_save(wf_registry *r, const wf_model *m, wf_model_meta *meta, wf_error *err);
+/* The trainer's attempts, kept in model.dir (TRAINING) so that a restart
+ * keeps the back-off of failed runs and counts a run the process died in
+ * (running_since set) as failed. */
+typedef struct wf_train_attempts {
+    int failed_in_a_row;   /* runs that failed since the last one that did not */
+    int64_t retry_at;      /* unix seconds: no triggered retry before */
+    int64_t running_since; /* unix seconds a run started, 0 when none runs */
+} wf_train_attempts;
+
+/* Zeroes *out when there is no record; a record that does not parse is
+ * WF_ECORRUPT (with *out zeroed). */
+int wf_registry_attempts_read(wf_registry *r, wf_train_attempts *out, wf_error *err);
+int wf_registry_attempts_write(wf_registry *r, const wf_train_attempts *a, wf_error *err);
+
 /* Forgets the pending promotion of version (one that failed to load back and
  * must not be served); returns 1 when PENDING named it. */
 int wf_registry_drop_pending(wf_registry *r, const char *version);

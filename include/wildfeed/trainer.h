@@ -170,6 +170,10 @@ void wf_trainer_cancel(wf_trainer *t);
 void wf_trainer_stop(wf_trainer *t);
 /* 1 while a run is in progress. */
 int wf_trainer_busy(wf_trainer *t);
+/* The back-off of failed runs: how many failed in a row, and the unix time
+ * before which no triggered run starts (0: none). It survives restarts
+ * (model.dir/TRAINING), and a run the process died in counts as failed. */
+void wf_trainer_backoff(wf_trainer *t, int *failed_in_a_row, int64_t *retry_at);
 
 /* The outcome as text lines (CLI) / as one JSON object. */
 void wf_train_outcome_text(const wf_train_outcome *o, wf_strbuf *out);

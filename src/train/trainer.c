@@ -48,6 +48,43 @@ int wf_trainer_check_cancel(wf_trainer *t, wf_error *err)
                             : 0;
 }
 
+/* Brings back the back-off of the last process. A run it died in (out of
+ * memory, a kill) counts as failed, so that such a run is not retried at
+ * every start, each time taking the process and its ingestion down. */
+static void restore_attempts(wf_trainer *t)
+{
+    wf_train_attempts a;
+    wf_error err;
+    if (wf_registry_attempts_read(t->reg, &a, &err) < 0) {
+        wf_log(WF_LOG_WARN, "training attempts unreadable; back-off reset", "error", err.msg, NULL);
+        return;
+    }
+    t->failed_in_a_row = a.failed_in_a_row;
+    t->retry_at = a.retry_at;
+    if (a.running_since == 0)
+        return;
+    int64_t now = (int64_t)time(NULL);
+    t->retry_at = now + wf_trigger_retry_delay(&t->trigger, t->failed_in_a_row++);
+    char delay[24];
+    snprintf(delay, sizeof delay, "%lld", (long long)(t->retry_at - now));
+    wf_log(WF_LOG_WARN,
+           "the last training did not finish (the process ended during it); "
+           "counted as failed",
+           "retry_in_s", delay, NULL);
+}
+
+/* Records the attempts for the next process; running_since is the start of
+ * the run now going, or 0. A failed write only costs the record. */
+static void save_attempts(wf_trainer *t, int64_t running_since)
+{
+    pthread_mutex_lock(&t->mu);
+    wf_train_attempts a = {t->failed_in_a_row, t->retry_at, running_since};
+    pthread_mutex_unlock(&t->mu);
+    wf_error err;
+    if (wf_registry_attempts_write(t->reg, &a, &err) < 0)
+        wf_log(WF_LOG_WARN, "training attempts not recorded", "error", err.msg, NULL);
+}
+
 int wf_trainer_new(const wf_config *cfg, const char *store_path, wf_registry *reg,
                    wf_trainer_publish_fn publish, void *publish_ctx, wf_trainer **out,
                    wf_error *err)
@@ -74,6 +111,7 @@ int wf_trainer_new(const wf_config *cfg, const char *store_path, wf_registry *re
         t->base_seq = latest.trained_seq;
         t->last_attempt = latest.created_at;
     }
+    restore_attempts(t);
     *out = t;
     return 0;
 }
@@ -155,6 +193,7 @@ int wf_trainer_run_claimed(wf_trainer *t, const char *reason, int64_t seen_seq,
                            wf_train_outcome *out, wf_error *err)
 {
     wf_log(WF_LOG_INFO, "training started", "trigger", reason, NULL);
+    save_attempts(t, (int64_t)time(NULL));
     int rc = wf_trainer_train(t, out, err);
     count_run(t, rc, out);
     log_run(reason, rc, out, err);
@@ -166,7 +205,16 @@ int wf_trainer_run_claimed(wf_trainer *t, const char *reason, int64_t seen_seq,
     t->busy = 0;
     pthread_cond_broadcast(&t->wake);
     pthread_mutex_unlock(&t->mu);
+    save_attempts(t, 0);
     return rc;
+}
+
+void wf_trainer_backoff(wf_trainer *t, int *failed_in_a_row, int64_t *retry_at)
+{
+    pthread_mutex_lock(&t->mu);
+    *failed_in_a_row = t->failed_in_a_row;
+    *retry_at = t->retry_at;
+    pthread_mutex_unlock(&t->mu);
 }
 
 int wf_trainer_run_once(wf_trainer *t, const char *reason, wf_train_outcome *out, wf_error *err)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "wildfeed/metrics.h"
@@ -496,6 +497,65 @@ static void test_failed_run_is_retried(void **state)
     env_free(&e);
 }
 
+static wf_train_attempts attempts_of(env *e)
+{
+    wf_train_attempts a;
+    wf_error err;
+    if (wf_registry_attempts_read(e->reg, &a, &err) < 0)
+        fail_msg("%s", err.msg);
+    return a;
+}
+
+/* The back-off survives a restart, and a run the process died in counts as
+ * failed: the next process waits before training again instead of dying
+ * the same way at once. */
+static void test_backoff_survives_a_restart(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e, 200);
+    char prefs[160], set[200];
+    snprintf(prefs, sizeof prefs, "%s/prefs.jsonl", e.dir);
+    snprintf(set, sizeof set, "train.preference_file=%s", prefs);
+    assert_int_equal(wf_config_set(e.cfg, set, NULL), 0);
+    wf_trainer *t = new_trainer(&e);
+    int64_t t0 = (int64_t)time(NULL);
+    run(t, WF_EIO); /* the preference file is missing */
+    wf_train_attempts a = attempts_of(&e);
+    assert_int_equal(a.failed_in_a_row, 1);
+    assert_true(a.retry_at >= t0 + 60 && a.retry_at <= t0 + 62);
+    assert_int_equal(a.running_since, 0);
+    wf_trainer_free(t);
+
+    t = new_trainer(&e);
+    int failed;
+    int64_t retry_at;
+    wf_trainer_backoff(t, &failed, &retry_at);
+    assert_int_equal(failed, 1);
+    assert_int_equal(retry_at, a.retry_at);
+    wf_trainer_free(t);
+
+    /* The process died during a run. */
+    a.running_since = t0;
+    wf_error err;
+    assert_int_equal(wf_registry_attempts_write(e.reg, &a, &err), 0);
+    t = new_trainer(&e);
+    wf_trainer_backoff(t, &failed, &retry_at);
+    assert_int_equal(failed, 2);
+    int64_t now = (int64_t)time(NULL);
+    assert_true(retry_at >= now + 119 && retry_at <= now + 121);
+    FILE *f = fopen(prefs, "w");
+    assert_non_null(f);
+    fclose(f);
+    assert_int_equal(run(t, 0).result, WF_TRAIN_PROMOTED);
+    a = attempts_of(&e);
+    assert_int_equal(a.failed_in_a_row, 0);
+    assert_int_equal(a.retry_at, 0);
+    assert_int_equal(a.running_since, 0);
+    wf_trainer_free(t);
+    env_free(&e);
+}
+
 /* A current model whose files fail their checksums cannot be evaluated,
  * and never will be: the candidate is judged against none and replaces
  * it. */
@@ -538,6 +598,7 @@ int main(void)
         cmocka_unit_test(test_cancelled_run_saves_nothing),
         cmocka_unit_test(test_stop_cancels_a_run),
         cmocka_unit_test(test_failed_run_is_retried),
+        cmocka_unit_test(test_backoff_survives_a_restart),
         cmocka_unit_test(test_corrupt_current_is_replaced),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
