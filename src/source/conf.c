@@ -78,6 +78,27 @@ int wf_src_conf_fill(rd_kafka_conf_t *conf, const wf_config *cfg, int producer, 
     return 0;
 }
 
+int wf_src_producer_new(const wf_config *cfg, const char *what, wf_src_tune_fn tune,
+                        wf_src_dr_fn dr, void *opaque, rd_kafka_t **out, wf_error *err)
+{
+    char errstr[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    int rc = wf_src_conf_fill(conf, cfg, 1, err);
+    if (rc == 0 && tune)
+        rc = tune(conf, cfg, err);
+    if (rc < 0) {
+        rd_kafka_conf_destroy(conf);
+        return rc;
+    }
+    rd_kafka_conf_set_opaque(conf, opaque);
+    rd_kafka_conf_set_dr_msg_cb(conf, dr);
+    *out = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+    if (*out)
+        return 0;
+    rd_kafka_conf_destroy(conf);
+    return wf_error_set(err, WF_EINVAL, "kafka %s producer: %s", what, errstr);
+}
+
 void wf_src_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     /* syslog levels: 0..3 errors, 4 warning, 5..6 notice/info, 7 debug. */

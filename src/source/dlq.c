@@ -161,28 +161,12 @@ static int fit_records(rd_kafka_conf_t *conf, const wf_config *cfg, wf_error *er
 int wf_src_dlq_new(wf_source *s, const wf_config *cfg, wf_error *err)
 {
     const char *topic = wf_config_str(cfg, "source.dlq_topic");
-    char errstr[512];
     if (!topic || !*topic)
         return 0;
     s->dlq_topic = strdup(topic);
     if (!s->dlq_topic)
         return wf_error_set(err, WF_ENOMEM, "out of memory");
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    int rc = wf_src_conf_fill(conf, cfg, 1, err);
-    if (rc == 0)
-        rc = fit_records(conf, cfg, err);
-    if (rc < 0) {
-        rd_kafka_conf_destroy(conf);
-        return rc;
-    }
-    rd_kafka_conf_set_opaque(conf, s);
-    rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
-    s->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
-    if (!s->producer) {
-        rd_kafka_conf_destroy(conf);
-        return wf_error_set(err, WF_EINVAL, "kafka dead-letter producer: %s", errstr);
-    }
-    return 0;
+    return wf_src_producer_new(cfg, "dead-letter", fit_records, dr_cb, s, &s->producer, err);
 }
 
 static void log_skipped(const wf_source_msg *m, const char *reason, const char *error_text)

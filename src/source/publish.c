@@ -275,27 +275,14 @@ int wf_publisher_finish(wf_publisher *p, int64_t committed_seq, int deadline_ms,
     return rc;
 }
 
-static int make_producer(wf_publisher *p, const wf_config *cfg, wf_error *err)
+/* Idempotence keeps each partition's order through retries, so a sample's
+ * later version is not overtaken by its earlier one. */
+static int idempotent(rd_kafka_conf_t *conf, const wf_config *cfg, wf_error *err)
 {
     char errstr[512];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    int rc = wf_src_conf_fill(conf, cfg, 1, err);
-    /* Idempotence keeps each partition's order through retries, so a
-     * sample's later version is not overtaken by its earlier one. */
-    if (rc == 0 && !wf_config_str(cfg, "kafka.enable.idempotence") &&
+    if (!wf_config_str(cfg, "kafka.enable.idempotence") &&
         rd_kafka_conf_set(conf, "enable.idempotence", "true", errstr, sizeof errstr))
-        rc = wf_error_set(err, WF_EINVAL, "kafka samples producer: %s", errstr);
-    if (rc < 0) {
-        rd_kafka_conf_destroy(conf);
-        return rc;
-    }
-    rd_kafka_conf_set_opaque(conf, p);
-    rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
-    p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
-    if (!p->rk) {
-        rd_kafka_conf_destroy(conf);
         return wf_error_set(err, WF_EINVAL, "kafka samples producer: %s", errstr);
-    }
     return 0;
 }
 
@@ -339,7 +326,7 @@ int wf_publisher_new(const wf_config *cfg, wf_store *store, wf_publisher **out, 
     wf_strbuf_init(&p->line);
     int rc = read_cursor(p, err);
     if (rc == 0)
-        rc = make_producer(p, cfg, err);
+        rc = wf_src_producer_new(cfg, "samples", idempotent, dr_cb, p, &p->rk, err);
     if (rc < 0) {
         wf_publisher_free(p);
         return rc;

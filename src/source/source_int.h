@@ -66,6 +66,13 @@ void wf_src_dlq_free(wf_source *s);
 /* conf.c */
 /* Fills conf from the kafka.* keys; producer skips consumer-only properties. */
 int wf_src_conf_fill(rd_kafka_conf_t *conf, const wf_config *cfg, int producer, wf_error *err);
+/* A producer (dead letters, the samples topic) in *out: the kafka.* keys,
+ * then tune's own settings (may be NULL), then the delivery-report callback
+ * with its opaque. what names it in error messages. */
+typedef int (*wf_src_tune_fn)(rd_kafka_conf_t *conf, const wf_config *cfg, wf_error *err);
+typedef void (*wf_src_dr_fn)(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);
+int wf_src_producer_new(const wf_config *cfg, const char *what, wf_src_tune_fn tune,
+                        wf_src_dr_fn dr, void *opaque, rd_kafka_t **out, wf_error *err);
 void wf_src_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf);
 
 #endif

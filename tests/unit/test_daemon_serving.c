@@ -93,6 +93,23 @@ static void set(wf_config *cfg, const char *fmt, const char *v)
     assert_int_equal(wf_config_set(cfg, kv, &err), 0);
 }
 
+/* A configuration serving dir/models with the admin token "s3cret". */
+static wf_config *serving_config(const char *dir)
+{
+    char path[512];
+    wf_config *cfg = wf_config_new();
+    set(cfg, "model.dir=%s/models", dir);
+    set(cfg, "store.path=%s/store.db", dir);
+    set(cfg, "server.listen=%s", "127.0.0.1:0");
+    snprintf(path, sizeof path, "%s/token", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("s3cret\n", f);
+    fclose(f);
+    set(cfg, "server.admin_token_file=%s", path);
+    return cfg;
+}
+
 static void test_activate_and_corrupt_version(void **state)
 {
     (void)state;
@@ -115,15 +132,7 @@ static void test_activate_and_corrupt_version(void **state)
     fputc('!', f);
     fclose(f);
 
-    wf_config *cfg = wf_config_new();
-    set(cfg, "model.dir=%s/models", dir);
-    set(cfg, "store.path=%s/store.db", dir);
-    set(cfg, "server.listen=%s", "127.0.0.1:0");
-    snprintf(path, sizeof path, "%s/token", dir);
-    f = fopen(path, "w");
-    fputs("s3cret\n", f);
-    fclose(f);
-    set(cfg, "server.admin_token_file=%s", path);
+    wf_config *cfg = serving_config(dir);
     wf_serving sv = {0};
     assert_int_equal(wf_serving_start(&sv, cfg, &err), 0);
     int port = wf_server_port(sv.server);
@@ -210,17 +219,9 @@ static void test_follows_another_writer(void **state)
     struct stat before, after;
     stat_of(dir, "CURRENT", &before);
 
-    wf_config *cfg = wf_config_new();
-    set(cfg, "model.dir=%s/models", dir);
-    set(cfg, "store.path=%s/store.db", dir);
-    set(cfg, "server.listen=%s", "127.0.0.1:0");
+    wf_config *cfg = serving_config(dir);
     set(cfg, "train.enabled=%s", "false");
     set(cfg, "model.follow_interval_s=%s", "1");
-    snprintf(path, sizeof path, "%s/token", dir);
-    FILE *f = fopen(path, "w");
-    fputs("s3cret\n", f);
-    fclose(f);
-    set(cfg, "server.admin_token_file=%s", path);
     wf_serving sv = {0};
     assert_int_equal(wf_serving_start(&sv, cfg, &err), 0);
     int port = wf_server_port(sv.server);

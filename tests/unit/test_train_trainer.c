@@ -464,6 +464,16 @@ static void wait_counter(wf_trainer *t, const char *name, uint64_t want)
     assert_true(counter(t, name) >= want);
 }
 
+/* Points train.preference_file at a file that is not there yet (runs fail
+ * until the test creates it at prefs). */
+static void missing_preferences(env *e, char prefs[160])
+{
+    char set[200];
+    snprintf(prefs, 160, "%s/prefs.jsonl", e->dir);
+    snprintf(set, sizeof set, "train.preference_file=%s", prefs);
+    assert_int_equal(wf_config_set(e->cfg, set, NULL), 0);
+}
+
 /* A failed run leaves its samples new: the thread retries it after the
  * back-off (here train.interval_s, 1 s) with nothing new arriving, and
  * trains once the fault is gone. */
@@ -472,10 +482,8 @@ static void test_failed_run_is_retried(void **state)
     (void)state;
     env e;
     env_init(&e, 200);
-    char prefs[160], set[200];
-    snprintf(prefs, sizeof prefs, "%s/prefs.jsonl", e.dir);
-    snprintf(set, sizeof set, "train.preference_file=%s", prefs);
-    assert_int_equal(wf_config_set(e.cfg, set, NULL), 0);
+    char prefs[160];
+    missing_preferences(&e, prefs);
     assert_int_equal(wf_config_set(e.cfg, "train.interval_s=1", NULL), 0);
     wf_trainer *t = new_trainer(&e);
     wf_error err;
@@ -514,10 +522,8 @@ static void test_backoff_survives_a_restart(void **state)
     (void)state;
     env e;
     env_init(&e, 200);
-    char prefs[160], set[200];
-    snprintf(prefs, sizeof prefs, "%s/prefs.jsonl", e.dir);
-    snprintf(set, sizeof set, "train.preference_file=%s", prefs);
-    assert_int_equal(wf_config_set(e.cfg, set, NULL), 0);
+    char prefs[160];
+    missing_preferences(&e, prefs);
     wf_trainer *t = new_trainer(&e);
     int64_t t0 = (int64_t)time(NULL);
     run(t, WF_EIO); /* the preference file is missing */
