@@ -66,6 +66,11 @@ void wf_pref_free(wf_pref_set *s);
  * out->refused, with its pair; any other scoring error is passed on. */
 int wf_eval_run(const wf_model *m, const wf_example *ex, size_t n, const wf_pref_set *prefs,
                 wf_eval_metrics *out, wf_error *err);
+/* wf_eval_run that asks cancelled(ctx) before each batch and stops with
+ * WF_ECANCELED when it says so, so that a shutdown does not wait for a
+ * whole eval split scored by a transformer on a CPU. */
+int wf_eval_run_until(const wf_model *m, const wf_example *ex, size_t n, const wf_pref_set *prefs,
+                      int (*cancelled)(void *ctx), void *ctx, wf_eval_metrics *out, wf_error *err);
 
 /* The metrics as one JSON object {"n","accuracy","mae","ece","auc",
  * "spearman","pairs","pairwise"} (6 significant digits, undefined ones

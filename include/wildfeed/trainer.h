@@ -159,8 +159,9 @@ int wf_trainer_start(wf_trainer *t, int poll_ms, wf_error *err);
 /* Asks for a training soon; returns at once. WF_ESTATE when the thread is
  * not running or the trainer was cancelled. */
 int wf_trainer_request(wf_trainer *t, const char *reason);
-/* Makes a run in progress stop before its next optimiser step (it returns
- * WF_ECANCELED, saves nothing and counts as no run), and every later run
+/* Makes a run in progress stop before its next optimiser step or its next
+ * evaluation batch (it returns WF_ECANCELED, saves nothing and counts as no
+ * run), and every later run
  * likewise (the thread starts none): for a shutdown, which then need not
  * wait out a training. It stays in force until wf_trainer_start. Returns at
  * once; any thread. */

@@ -12,13 +12,23 @@
  * cost, small enough to keep the scratch arrays in cache. */
 #define EVAL_BATCH 256
 
+/* The model, and whether to stop: asked before every batch. */
+typedef struct scorer {
+    const wf_model *m;
+    int (*cancelled)(void *ctx); /* may be NULL */
+    void *ctx;
+} scorer;
+
 /* Scores k inputs into logits. A batch the model refuses with WF_EINVAL
  * (an input it cannot take, such as a response longer than a transformer's
  * max_len) is scored again item by item, and the refused items are marked
  * in refused: one odd sample must not fail a whole evaluation. */
-static int score_batch(const wf_model *m, const wf_model_input *in, size_t k, float *logits,
+static int score_batch(const scorer *sc, const wf_model_input *in, size_t k, float *logits,
                        unsigned char *refused, wf_error *err)
 {
+    const wf_model *m = sc->m;
+    if (sc->cancelled && sc->cancelled(sc->ctx))
+        return wf_error_set(err, WF_ECANCELED, "evaluation cancelled: shutting down");
     int rc = wf_model_score(m, in, k, logits, err);
     if (rc != WF_EINVAL)
         return rc;
@@ -32,7 +42,7 @@ static int score_batch(const wf_model *m, const wf_model_input *in, size_t k, fl
     return 0;
 }
 
-static int score_examples(const wf_model *m, const wf_example *ex, size_t n, float *logits,
+static int score_examples(const scorer *sc, const wf_example *ex, size_t n, float *logits,
                           unsigned char *refused, wf_error *err)
 {
     wf_model_input batch[EVAL_BATCH];
@@ -40,7 +50,7 @@ static int score_examples(const wf_model *m, const wf_example *ex, size_t n, flo
         size_t k = n - at < EVAL_BATCH ? n - at : EVAL_BATCH;
         for (size_t i = 0; i < k; i++)
             batch[i] = ex[at + i].in;
-        int rc = score_batch(m, batch, k, logits + at * WF_LOGITS, refused + at, err);
+        int rc = score_batch(sc, batch, k, logits + at * WF_LOGITS, refused + at, err);
         if (rc < 0)
             return rc;
     }
@@ -50,7 +60,7 @@ static int score_examples(const wf_model *m, const wf_example *ex, size_t n, flo
 /* Rewards of every chosen and rejected response; a batch holds the two
  * sides of EVAL_BATCH / 2 pairs. Returns the pairs kept (both sides
  * scored), packed at the front, or a negative error. */
-static long score_prefs(const wf_model *m, const wf_pref_set *prefs, double *chosen,
+static long score_prefs(const scorer *sc, const wf_pref_set *prefs, double *chosen,
                         double *rejected, wf_error *err)
 {
     wf_model_input batch[EVAL_BATCH];
@@ -61,7 +71,7 @@ static long score_prefs(const wf_model *m, const wf_pref_set *prefs, double *cho
         unsigned char refused[EVAL_BATCH] = {0};
         for (size_t i = 0; i < k; i++)
             wf_pref_get(prefs, at + i, &batch[2 * i], &batch[2 * i + 1]);
-        int rc = score_batch(m, batch, 2 * k, logits, refused, err);
+        int rc = score_batch(sc, batch, 2 * k, logits, refused, err);
         if (rc < 0)
             return rc;
         for (size_t i = 0; i < k; i++) {
@@ -75,7 +85,7 @@ static long score_prefs(const wf_model *m, const wf_pref_set *prefs, double *cho
 }
 
 /* The metrics over the examples the model scored. */
-static int eval_examples(const wf_model *m, const wf_example *ex, size_t n, wf_eval_metrics *out,
+static int eval_examples(const scorer *sc, const wf_example *ex, size_t n, wf_eval_metrics *out,
                          wf_error *err)
 {
     size_t alloc_n = n ? n : 1, kept = 0;
@@ -84,7 +94,7 @@ static int eval_examples(const wf_model *m, const wf_example *ex, size_t n, wf_e
     unsigned char *refused = calloc(alloc_n, 1);
     int rc = logits && labels && refused ? 0 : wf_error_set(err, WF_ENOMEM, "out of memory");
     if (rc == 0)
-        rc = score_examples(m, ex, n, logits, refused, err);
+        rc = score_examples(sc, ex, n, logits, refused, err);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         if (refused[i])
             continue;
@@ -100,14 +110,14 @@ static int eval_examples(const wf_model *m, const wf_example *ex, size_t n, wf_e
     return rc;
 }
 
-static int eval_prefs(const wf_model *m, const wf_pref_set *prefs, wf_eval_metrics *out,
+static int eval_prefs(const scorer *sc, const wf_pref_set *prefs, wf_eval_metrics *out,
                       wf_error *err)
 {
     size_t n = wf_pref_count(prefs);
     double *r = malloc(2 * (n ? n : 1) * sizeof *r);
     if (!r)
         return wf_error_set(err, WF_ENOMEM, "out of memory");
-    long kept = score_prefs(m, prefs, r, r + n, err);
+    long kept = score_prefs(sc, prefs, r, r + n, err);
     if (kept >= 0) {
         out->pairs = (size_t)kept;
         out->refused += n - (size_t)kept;
@@ -120,13 +130,20 @@ static int eval_prefs(const wf_model *m, const wf_pref_set *prefs, wf_eval_metri
 int wf_eval_run(const wf_model *m, const wf_example *ex, size_t n, const wf_pref_set *prefs,
                 wf_eval_metrics *out, wf_error *err)
 {
+    return wf_eval_run_until(m, ex, n, prefs, NULL, NULL, out, err);
+}
+
+int wf_eval_run_until(const wf_model *m, const wf_example *ex, size_t n, const wf_pref_set *prefs,
+                      int (*cancelled)(void *ctx), void *ctx, wf_eval_metrics *out, wf_error *err)
+{
+    scorer sc = {m, cancelled, ctx};
     for (size_t i = 0; i < n; i++)
         if (ex[i].label < 1 || ex[i].label > WF_LABELS)
             return wf_error_set(err, WF_EINVAL, "example %zu: label %d is not 1..4", i,
                                 ex[i].label);
-    int rc = eval_examples(m, ex, n, out, err);
+    int rc = eval_examples(&sc, ex, n, out, err);
     if (rc == 0 && prefs)
-        rc = eval_prefs(m, prefs, out, err);
+        rc = eval_prefs(&sc, prefs, out, err);
     if (rc == 0 && out->refused) {
         char count[24];
         snprintf(count, sizeof count, "%zu", out->refused);

@@ -85,7 +85,8 @@ static int eval_current(wf_trainer *t, const run_data *d, wf_train_outcome *out,
     if (rc == 0)
         rc = wf_registry_load_like(t->reg, out->parent, d->cand, &cur, NULL, &e);
     if (rc == 0) {
-        rc = wf_eval_run(cur, d->eval.items, d->eval.n, d->prefs, &out->current, &e);
+        rc = wf_eval_run_until(cur, d->eval.items, d->eval.n, d->prefs, t->train_opts.cancelled, t,
+                               &out->current, &e);
         wf_model_free(cur);
     }
     if (rc == 0) {
@@ -163,7 +164,8 @@ static int train_and_judge(wf_trainer *t, run_data *d, wf_train_outcome *out, wf
             wf_log(WF_LOG_WARN, "preference file: bad lines skipped", "path", t->pref_file, NULL);
     }
     if (rc == 0)
-        rc = wf_eval_run(d->cand, d->eval.items, d->eval.n, d->prefs, &out->candidate, err);
+        rc = wf_eval_run_until(d->cand, d->eval.items, d->eval.n, d->prefs, t->train_opts.cancelled,
+                               t, &out->candidate, err);
     if (rc == 0)
         rc = wf_trainer_check_cancel(t, err);
     if (rc == 0)

@@ -247,12 +247,41 @@ static void test_refused_inputs_left_out(void **state)
     assert_int_equal(wf_eval_run(&m, ex, 5, NULL, &mt, &err), WF_EIO);
 }
 
+/* Cancelled after the model's first call: the evaluation stops before the
+ * next batch of 256 with WF_ECANCELED. */
+static int cancel_after_first_call(void *ctx)
+{
+    return ((fake *)ctx)->calls >= 1;
+}
+
+static void test_cancel_between_batches(void **state)
+{
+    (void)state;
+    static wf_example ex[600];
+    for (int i = 0; i < 600; i++)
+        ex[i] = (wf_example){{.query = "q", .response = "4 good"}, 4};
+    fake f;
+    wf_model m = fake_model(&f);
+    wf_eval_metrics mt;
+    wf_error err = {0};
+    assert_int_equal(wf_eval_run_until(&m, ex, 600, NULL, cancel_after_first_call, &f, &mt, &err),
+                     WF_ECANCELED);
+    assert_int_equal(f.calls, 1);
+    assert_int_equal(f.inputs, 256);
+    assert_non_null(strstr(err.msg, "cancelled"));
+    assert_int_equal(wf_eval_run_until(&m, ex, 600, NULL, NULL, NULL, &mt, &err), 0);
+    assert_int_equal(mt.n, 600);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_store_eval_split),        cmocka_unit_test(test_examples_after_seq),
-        cmocka_unit_test(test_prefs_and_batches),       cmocka_unit_test(test_wildfb_jsonl),
+        cmocka_unit_test(test_store_eval_split),
+        cmocka_unit_test(test_examples_after_seq),
+        cmocka_unit_test(test_prefs_and_batches),
+        cmocka_unit_test(test_wildfb_jsonl),
         cmocka_unit_test(test_refused_inputs_left_out),
+        cmocka_unit_test(test_cancel_between_batches),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     store_cleanup();
