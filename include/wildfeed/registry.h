@@ -57,11 +57,14 @@ typedef struct wf_model_meta {
 typedef struct wf_registry wf_registry;
 
 /* Opens (creating the folder if needed) the registry at root as its writer:
- * a promotion left PENDING by a crash is finished. store_path may be NULL:
- * then no store rows are kept. Both strings are copied. */
+ * a promotion left PENDING by a crash is finished, unless another process
+ * holds the trainer's claim (it is alive, and finishes it itself).
+ * store_path may be NULL: then no store rows are kept. Both strings are
+ * copied. */
 int wf_registry_open(const char *root, const char *store_path, wf_registry **out, wf_error *err);
 /* Opens a registry that another process writes (model.follow_interval_s),
- * leaving PENDING to it: reading it changes nothing in model.dir. */
+ * leaving PENDING to it: reading it changes nothing in model.dir, and the
+ * calls that would write it (save, activate, prune, claim) are WF_ESTATE. */
 int wf_registry_open_follower(const char *root, const char *store_path, wf_registry **out,
                               wf_error *err);
 void wf_registry_free(wf_registry *r);
@@ -77,6 +80,11 @@ void wf_registry_version_name(int64_t now, char out[WF_VERSION_MAX]);
  * activation or wf_registry_drop_pending comes first. A version that already
  * exists is WF_EINVAL. */
 int wf_registry_save(wf_registry *r, const wf_model *m, wf_model_meta *meta, wf_error *err);
+/* Claims model.dir for this handle's trainer until wf_registry_free: one
+ * trainer per registry, across processes (an flock, dropped by the kernel
+ * if the process dies). WF_ESTATE when another process holds it. */
+int wf_registry_claim_training(wf_registry *r, wf_error *err);
+
 /* The trainer's attempts, kept in model.dir (TRAINING) so that a restart
  * keeps the back-off of failed runs and counts a run the process died in
  * (running_since set) as failed. */

@@ -161,10 +161,9 @@ int wf_trainer_start(wf_trainer *t, int poll_ms, wf_error *err);
 int wf_trainer_request(wf_trainer *t, const char *reason);
 /* Makes a run in progress stop before its next optimiser step or its next
  * evaluation batch (it returns WF_ECANCELED, saves nothing and counts as no
- * run), and every later run
- * likewise (the thread starts none): for a shutdown, which then need not
- * wait out a training. It stays in force until wf_trainer_start. Returns at
- * once; any thread. */
+ * run), and every later run likewise (the thread starts none): for a
+ * shutdown, which then need not wait out a training. It stays in force
+ * until wf_trainer_start. Returns at once; any thread. */
 void wf_trainer_cancel(wf_trainer *t);
 /* Cancels (wf_trainer_cancel), waits for the run in progress to end, then
  * joins the thread. Later requests answer WF_ESTATE. */

@@ -22,7 +22,8 @@
 struct wf_follower {
     wf_serving *serving;
     int interval_s;
-    char failed[WF_VERSION_MAX]; /* the version that did not load, "" if none */
+    char current_error[WF_ERROR_MSG_MAX]; /* the last CURRENT error logged, or "" */
+    char failed[WF_VERSION_MAX];          /* the version that did not load, "" if none */
     int backoff_s;
     double retry_at;
     pthread_t thread;
@@ -88,12 +89,31 @@ static void note_failure(wf_follower *f, const char *version, const wf_error *er
     snprintf(f->failed, sizeof f->failed, "%s", version);
 }
 
+/* CURRENT names the version to serve; one that cannot be read (a mount
+ * gone, a damaged file) is logged once per distinct error, and what is
+ * served stays. No CURRENT yet is no error: nothing was trained. */
+static int read_current(wf_follower *f, char version[WF_VERSION_MAX])
+{
+    wf_error err;
+    int rc = wf_registry_current(f->serving->registry, version, &err);
+    if (rc == 0 || rc == WF_ENOTFOUND) {
+        f->current_error[0] = '\0';
+        return rc;
+    }
+    if (strcmp(f->current_error, err.msg) != 0) {
+        memcpy(f->current_error, err.msg, sizeof f->current_error);
+        wf_log(WF_LOG_ERROR, "followed registry: CURRENT unreadable; the served model stays",
+               "error", err.msg, NULL);
+    }
+    return rc;
+}
+
 static void step(wf_follower *f)
 {
     wf_serving *s = f->serving;
     char version[WF_VERSION_MAX];
     wf_error err;
-    if (wf_registry_current(s->registry, version, NULL) < 0)
+    if (read_current(f, version) < 0)
         return;
     if (strcmp(version, f->failed) != 0)
         f->failed[0] = '\0'; /* CURRENT moved: a later return to it is tried at once */

@@ -64,7 +64,7 @@ static int list_models(void *ctx, wf_strbuf *out)
 static int admin_activate(void *ctx, const char *version, wf_error *err)
 {
     wf_serving *s = ctx;
-    if (s->follower)
+    if (s->follows)
         return wf_error_set(err, WF_ESTATE,
                             "this instance follows model.dir (model.follow_interval_s): "
                             "activate versions on the registry's writer");
@@ -116,6 +116,7 @@ int wf_serving_start(wf_serving *s, const wf_config *cfg, wf_error *err)
     const char *store = wf_config_str(cfg, "store.path");
     const char *dir = wf_config_str(cfg, "model.dir");
     int follow_s = (int)wf_config_int(cfg, "model.follow_interval_s");
+    s->follows = follow_s > 0;
     int rc = 0;
     if (follow_s > 0 && wf_config_bool(cfg, "train.enabled"))
         rc = wf_error_set(err, WF_EINVAL,
@@ -164,8 +165,9 @@ void wf_serving_cancel_training(wf_serving *s)
 }
 
 /* The follower and the trainer stop first: a load or a run finishing
- * meanwhile may still publish, and the callback reads the server's port. It is freed only after the
- * server: until then a retrain request may still reach it (and is refused). */
+ * meanwhile may still publish, and the callback reads the server's port.
+ * The trainer is freed only after the server: until then a retrain request
+ * may still reach it (and is refused). */
 void wf_serving_stop(wf_serving *s)
 {
     wf_metrics_unregister(s->metrics);

@@ -18,9 +18,10 @@ typedef struct wf_serving {
     wf_trainer *trainer;
     wf_server *server;            /* NULL when server.enabled is false */
     struct wf_follower *follower; /* NULL unless model.follow_interval_s is set */
-    int metrics;                  /* the trainer's collector handle, or -1 */
-    pthread_mutex_t activation;   /* registry activation + slot publish as one step */
-    int activation_ready;         /* the mutex is initialised */
+    int follows;                /* model.follow_interval_s is set; fixed before the server starts */
+    int metrics;                /* the trainer's collector handle, or -1 */
+    pthread_mutex_t activation; /* registry activation + slot publish as one step */
+    int activation_ready;       /* the mutex is initialised */
     /* Told when a model becomes active (start-up, promotion, activation);
      * runs on the thread that published it. May be NULL. */
     void (*on_publish)(void *ctx, const char *version);

@@ -13,6 +13,23 @@
 #include "train/registry_internal.h"
 #include "wildfeed/log.h"
 
+/* A promotion left PENDING is finished only while no trainer holds
+ * model.dir: a live one (another process) is between its save and its
+ * activation right now, and finishes it itself. */
+static void finish_interrupted(wf_registry *r)
+{
+    wf_error perr;
+    int claimed = wf_reg_claim_try(r, &perr);
+    int rc = claimed == 1 ? wf_reg_pending_finish(r, &perr) : claimed;
+    if (claimed == 1)
+        wf_reg_claim_release(r);
+    if (rc < 0)
+        wf_log(WF_LOG_ERROR,
+               "registry: interrupted promotion not finished; tried again at the "
+               "next start",
+               "error", perr.msg, NULL);
+}
+
 static int open_registry(const char *root, const char *store_path, int writer, wf_registry **out,
                          wf_error *err)
 {
@@ -25,6 +42,8 @@ static int open_registry(const char *root, const char *store_path, int writer, w
         return wf_error_set(err, WF_ENOMEM, "out of memory");
     }
     pthread_mutex_init(&r->mu, NULL);
+    r->follower = !writer;
+    r->claim_fd = -1;
     if (store_path) {
         wf_store_options o;
         wf_store_options_default(&o, store_path);
@@ -34,12 +53,8 @@ static int open_registry(const char *root, const char *store_path, int writer, w
             return rc;
         }
     }
-    wf_error perr;
-    if (writer && wf_reg_pending_finish(r, &perr) < 0)
-        wf_log(WF_LOG_ERROR,
-               "registry: interrupted promotion not finished; tried again at the "
-               "next start",
-               "error", perr.msg, NULL);
+    if (writer)
+        finish_interrupted(r);
     *out = r;
     return 0;
 }
@@ -59,10 +74,21 @@ void wf_registry_free(wf_registry *r)
 {
     if (!r)
         return;
+    wf_reg_claim_release(r);
     wf_store_close(r->store);
     pthread_mutex_destroy(&r->mu);
     free(r->root);
     free(r);
+}
+
+int wf_reg_check_writer(const wf_registry *r, wf_error *err)
+{
+    if (!r->follower)
+        return 0;
+    return wf_error_set(err, WF_ESTATE,
+                        "registry %s: this instance follows it (model.follow_interval_s) and "
+                        "does not write it; activate versions where it is trained",
+                        r->root);
 }
 
 const char *wf_registry_root(const wf_registry *r)
@@ -141,45 +167,56 @@ static int write_version(const wf_model *m, const wf_model_meta *meta, const cha
     return rc;
 }
 
+/* Writes the version under tmp and renames it to final. PENDING comes
+ * first, so that the version is never there, promoted, without it (a
+ * PENDING naming no version is dropped at the next open). Once renamed the
+ * version is there: a failed fsync of the folder afterwards keeps PENDING,
+ * for the next open to finish. */
+static int save_locked(wf_registry *r, const wf_model *m, const wf_model_meta *meta,
+                       const char *tmp, const char *final, wf_error *err)
+{
+    int promoted = meta->status == WF_STORE_MODEL_PROMOTED;
+    if (access(tmp, F_OK) == 0)
+        wf_reg_remove_tree(tmp, NULL);
+    int rc = write_version(m, meta, tmp, err);
+    if (rc == 0)
+        rc = wf_reg_fsync_path(tmp, err);
+    if (rc == 0 && promoted)
+        rc = wf_reg_pending_write(r, meta->version, err);
+    if (rc == 0 && rename(tmp, final) != 0) {
+        rc = wf_error_set(err, WF_EIO, "%s: cannot rename: %s", tmp, strerror(errno));
+        if (promoted)
+            wf_reg_pending_clear(r);
+    }
+    if (rc < 0) {
+        wf_reg_remove_tree(tmp, NULL);
+        return rc;
+    }
+    wf_reg_mirror(r, meta, meta->status);
+    return wf_reg_fsync_path(r->root, err);
+}
+
 int wf_registry_save(wf_registry *r, const wf_model *m, wf_model_meta *meta, wf_error *err)
 {
+    int rc = wf_reg_check_writer(r, err);
+    if (rc < 0)
+        return rc;
     fill_identity(m, meta);
     if (!wf_reg_valid_version(meta->version))
         return wf_error_set(err, WF_EINVAL, "registry %s: bad version name '%s'", r->root,
                             meta->version);
     char final[WF_REG_PATH_MAX], tmp[WF_REG_PATH_MAX], tmpname[WF_VERSION_MAX + 8];
     snprintf(tmpname, sizeof tmpname, ".tmp-%s", meta->version);
-    int rc = wf_reg_path(r, meta->version, NULL, final, err);
+    rc = wf_reg_path(r, meta->version, NULL, final, err);
     if (rc == 0)
         rc = wf_reg_path(r, tmpname, NULL, tmp, err);
     if (rc < 0)
         return rc;
     pthread_mutex_lock(&r->mu);
-    if (access(final, F_OK) == 0) {
+    if (access(final, F_OK) == 0)
         rc = wf_error_set(err, WF_EINVAL, "registry %s: version %s exists", r->root, meta->version);
-    } else {
-        if (access(tmp, F_OK) == 0)
-            wf_reg_remove_tree(tmp, NULL);
-        int promoted = meta->status == WF_STORE_MODEL_PROMOTED;
-        rc = write_version(m, meta, tmp, err);
-        if (rc == 0)
-            rc = wf_reg_fsync_path(tmp, err);
-        /* PENDING first: the version must not be there, promoted, without
-         * it (a PENDING naming no version is dropped at the next open). */
-        if (rc == 0 && promoted)
-            rc = wf_reg_pending_write(r, meta->version, err);
-        if (rc == 0 && rename(tmp, final) != 0)
-            rc = wf_error_set(err, WF_EIO, "%s: cannot rename: %s", tmp, strerror(errno));
-        if (rc == 0)
-            rc = wf_reg_fsync_path(r->root, err);
-        if (rc < 0) {
-            wf_reg_remove_tree(tmp, NULL);
-            if (promoted)
-                wf_reg_pending_clear(r);
-        } else {
-            wf_reg_mirror(r, meta, meta->status);
-        }
-    }
+    else
+        rc = save_locked(r, m, meta, tmp, final, err);
     pthread_mutex_unlock(&r->mu);
     return rc;
 }
@@ -258,8 +295,11 @@ int wf_reg_activate_locked(wf_registry *r, const char *version, wf_error *err)
 
 int wf_registry_activate(wf_registry *r, const char *version, wf_error *err)
 {
+    int rc = wf_reg_check_writer(r, err);
+    if (rc < 0)
+        return rc;
     pthread_mutex_lock(&r->mu);
-    int rc = wf_reg_activate_locked(r, version, err);
+    rc = wf_reg_activate_locked(r, version, err);
     pthread_mutex_unlock(&r->mu);
     return rc;
 }

@@ -5,12 +5,37 @@
  * start, a crash loop that also stops ingestion. */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "train/registry_internal.h"
-#include "wildfeed/log.h"
+
+/* The value after "key=" in line, in [0, INT64_MAX]; -1 when absent or
+ * not a number. */
+static int64_t field(const char *line, const char *key)
+{
+    const char *at = strstr(line, key);
+    if (!at)
+        return -1;
+    char *end;
+    errno = 0;
+    long long v = strtoll(at + strlen(key), &end, 10);
+    if (errno || end == at + strlen(key) || v < 0)
+        return -1;
+    return (int64_t)v;
+}
+
+static int parse_attempts(const char *line, wf_train_attempts *out)
+{
+    int64_t failed = field(line, "failed_in_a_row="), retry = field(line, "retry_at="),
+            running = field(line, "running_since=");
+    if (failed < 0 || failed > INT_MAX || retry < 0 || running < 0)
+        return -1;
+    *out = (wf_train_attempts){(int)failed, retry, running};
+    return 0;
+}
 
 int wf_registry_attempts_read(wf_registry *r, wf_train_attempts *out, wf_error *err)
 {
@@ -21,21 +46,17 @@ int wf_registry_attempts_read(wf_registry *r, wf_train_attempts *out, wf_error *
         return rc;
     pthread_mutex_lock(&r->mu);
     FILE *f = fopen(path, "r");
+    int open_errno = errno;
     int got = f && fgets(line, sizeof line, f) != NULL;
     if (f)
         fclose(f);
     pthread_mutex_unlock(&r->mu);
     if (!f)
-        return errno == ENOENT
+        return open_errno == ENOENT
                    ? 0
-                   : wf_error_set(err, WF_EIO, "%s: cannot open: %s", path, strerror(errno));
-    if (!got ||
-        sscanf(line, "failed_in_a_row=%d retry_at=%" SCNd64 " running_since=%" SCNd64,
-               &out->failed_in_a_row, &out->retry_at, &out->running_since) != 3 ||
-        out->failed_in_a_row < 0) {
-        memset(out, 0, sizeof *out);
+                   : wf_error_set(err, WF_EIO, "%s: cannot open: %s", path, strerror(open_errno));
+    if (!got || parse_attempts(line, out) < 0)
         return wf_error_set(err, WF_ECORRUPT, "%s: not a record of training attempts", path);
-    }
     return 0;
 }
 

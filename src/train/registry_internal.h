@@ -10,6 +10,8 @@
 struct wf_registry {
     char *root;
     wf_store *store; /* own connection, or NULL */
+    int follower;    /* opened by wf_registry_open_follower: writes refused */
+    int claim_fd;    /* the trainer's claim (a locked file), or -1 */
     pthread_mutex_t mu;
 };
 
@@ -47,6 +49,16 @@ int wf_reg_current_locked(wf_registry *r, char out[WF_VERSION_MAX], wf_error *er
 /* A version's meta.json, and activation, with the mutex held. */
 int wf_reg_meta_locked(wf_registry *r, const char *version, wf_model_meta *out, wf_error *err);
 int wf_reg_activate_locked(wf_registry *r, const char *version, wf_error *err);
+
+/* WF_ESTATE naming the registry when it was opened as a follower. */
+int wf_reg_check_writer(const wf_registry *r, wf_error *err);
+
+/* The trainer's claim on model.dir (registry_claim.c): an exclusive flock
+ * on model.dir/.trainer.lock, held while the descriptor is open. try
+ * returns 1 when taken (r->claim_fd set), 0 when another process holds it;
+ * release closes it. */
+int wf_reg_claim_try(wf_registry *r, wf_error *err);
+void wf_reg_claim_release(wf_registry *r);
 
 /* PENDING, the promotion between save and activation (registry_pending.c):
  * written by a promoted save, removed by every activation, finished (the

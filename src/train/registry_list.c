@@ -241,8 +241,11 @@ int wf_registry_prune(wf_registry *r, int keep, size_t *removed, wf_error *err)
     *removed = 0;
     if (keep < 1)
         return wf_error_set(err, WF_EINVAL, "registry %s: keep must be at least 1", r->root);
+    int rc = wf_reg_check_writer(r, err);
+    if (rc < 0)
+        return rc;
     pthread_mutex_lock(&r->mu);
-    int rc = prune_locked(r, keep, removed, err);
+    rc = prune_locked(r, keep, removed, err);
     pthread_mutex_unlock(&r->mu);
     return rc;
 }

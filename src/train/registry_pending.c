@@ -76,11 +76,18 @@ int wf_reg_pending_finish(wf_registry *r, wf_error *err)
     if (wf_reg_path(r, "PENDING", NULL, path, err) < 0 || access(path, F_OK) != 0)
         return 0;
     pending_version(r, version);
-    if (finishable(r, version, &why) < 0) {
+    int rc = finishable(r, version, &why);
+    /* Only a version that is not there, not promoted or damaged is given
+     * up; memory or I/O may pass, and PENDING waits for the next open. */
+    if (rc == WF_ENOTFOUND || rc == WF_ESTATE || rc == WF_ECORRUPT) {
         wf_log(WF_LOG_WARN, "registry: PENDING dropped, its version is not served", "version",
                version, "error", why.msg, NULL);
         wf_reg_pending_clear(r);
         return 0;
+    }
+    if (rc < 0) {
+        *err = why;
+        return rc;
     }
     wf_log(WF_LOG_WARN, "registry: finishing a promotion interrupted before activation", "version",
            version, NULL);

@@ -48,6 +48,18 @@ int wf_trainer_check_cancel(wf_trainer *t, wf_error *err)
                             : 0;
 }
 
+/* Records the attempts for the next process; running_since is the start of
+ * the run now going, or 0. A failed write only costs the record. */
+static void save_attempts(wf_trainer *t, int64_t running_since)
+{
+    pthread_mutex_lock(&t->mu);
+    wf_train_attempts a = {t->failed_in_a_row, t->retry_at, running_since};
+    pthread_mutex_unlock(&t->mu);
+    wf_error err;
+    if (wf_registry_attempts_write(t->reg, &a, &err) < 0)
+        wf_log(WF_LOG_WARN, "training attempts not recorded", "error", err.msg, NULL);
+}
+
 /* Brings back the back-off of the last process. A run it died in (out of
  * memory, a kill) counts as failed, so that such a run is not retried at
  * every start, each time taking the process and its ingestion down. */
@@ -71,18 +83,7 @@ static void restore_attempts(wf_trainer *t)
            "the last training did not finish (the process ended during it); "
            "counted as failed",
            "retry_in_s", delay, NULL);
-}
-
-/* Records the attempts for the next process; running_since is the start of
- * the run now going, or 0. A failed write only costs the record. */
-static void save_attempts(wf_trainer *t, int64_t running_since)
-{
-    pthread_mutex_lock(&t->mu);
-    wf_train_attempts a = {t->failed_in_a_row, t->retry_at, running_since};
-    pthread_mutex_unlock(&t->mu);
-    wf_error err;
-    if (wf_registry_attempts_write(t->reg, &a, &err) < 0)
-        wf_log(WF_LOG_WARN, "training attempts not recorded", "error", err.msg, NULL);
+    save_attempts(t, 0); /* counted once: a restart during the back-off does not count it again */
 }
 
 int wf_trainer_new(const wf_config *cfg, const char *store_path, wf_registry *reg,
@@ -102,6 +103,11 @@ int wf_trainer_new(const wf_config *cfg, const char *store_path, wf_registry *re
     t->train_opts.cancelled = cancel_raised;
     t->train_opts.cancel_ctx = t;
     t->reg = reg;
+    int rc = wf_registry_claim_training(reg, err);
+    if (rc < 0) {
+        wf_trainer_free(t);
+        return rc;
+    }
     t->publish = publish;
     t->publish_ctx = publish_ctx;
     /* The newest version, whatever its verdict, tells what was already
@@ -260,6 +266,15 @@ void wf_trainer_collect(void *trainer, wf_strbuf *out)
                       "Duration of the last training run.");
     wf_metrics_line_f64(out, "wf_train_last_duration_seconds", NULL,
                         (double)t->last_duration_us / 1e6);
+    int failed;
+    int64_t retry_at;
+    wf_trainer_backoff(t, &failed, &retry_at);
+    wf_metrics_header(out, "wf_train_failed_in_a_row", "gauge",
+                      "Runs that failed since the last one that did not (the back-off grows).");
+    wf_metrics_line_u64(out, "wf_train_failed_in_a_row", NULL, (uint64_t)failed);
+    wf_metrics_header(out, "wf_train_retry_at_timestamp_seconds", "gauge",
+                      "Unix time before which no triggered run retries a failed one (0: none).");
+    wf_metrics_line_f64(out, "wf_train_retry_at_timestamp_seconds", NULL, (double)retry_at);
     wf_metrics_header(out, "wf_train_last_success_timestamp_seconds", "gauge",
                       "Unix time of the last run that did not fail.");
     wf_metrics_line_f64(out, "wf_train_last_success_timestamp_seconds", NULL,

@@ -4,9 +4,11 @@
  * promotion cut short by a crash is finished at the next open. */
 #include "testutil.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "wildfeed/registry.h"
@@ -164,11 +166,30 @@ static void test_interrupted_promotion_is_finished(void **state)
     assert_string_equal(text, "v3\n");
     free(text);
 
+    /* A follower leaves PENDING alone and writes nothing. */
     wf_registry *follower;
     assert_int_equal(wf_registry_open_follower(root, NULL, &follower, &err), 0);
     expect_current(follower, "v1");
     assert_true(exists(root, "PENDING"));
+    assert_int_equal(wf_registry_activate(follower, "v2", &err), WF_ESTATE);
+    assert_non_null(strstr(err.msg, "follows it"));
+    wf_model_meta refused = {.status = WF_STORE_MODEL_PROMOTED};
+    assert_int_equal(wf_registry_save(follower, m, &refused, &err), WF_ESTATE);
+    assert_int_equal(wf_registry_prune(follower, 1, NULL, &err), WF_ESTATE);
     wf_registry_free(follower);
+    expect_current(r, "v1");
+
+    /* Nor is it finished while a trainer holds model.dir: that trainer (in
+     * another process) is between its save and its activation. */
+    char lock[512];
+    snprintf(lock, sizeof lock, "%s/.trainer.lock", root);
+    int fd = open(lock, O_RDWR | O_CREAT, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_EX), 0);
+    r = reopen(r, root);
+    expect_current(r, "v1");
+    assert_true(exists(root, "PENDING"));
+    close(fd);
 
     r = reopen(r, root);
     expect_current(r, "v3");

@@ -550,6 +550,13 @@ static void test_backoff_survives_a_restart(void **state)
     assert_int_equal(failed, 2);
     int64_t now = (int64_t)time(NULL);
     assert_true(retry_at >= now + 119 && retry_at <= now + 121);
+    /* Counted once: a restart during the back-off does not count it again. */
+    wf_trainer_free(t);
+    t = new_trainer(&e);
+    int64_t first_retry = retry_at;
+    wf_trainer_backoff(t, &failed, &retry_at);
+    assert_int_equal(failed, 2);
+    assert_int_equal(retry_at, first_retry);
     FILE *f = fopen(prefs, "w");
     assert_non_null(f);
     fclose(f);
@@ -559,6 +566,27 @@ static void test_backoff_survives_a_restart(void **state)
     assert_int_equal(a.retry_at, 0);
     assert_int_equal(a.running_since, 0);
     wf_trainer_free(t);
+    env_free(&e);
+}
+
+/* One trainer per model.dir: a second registry handle (another process's,
+ * as far as the lock is concerned) cannot start one while the first holds
+ * its claim. */
+static void test_one_trainer_per_registry(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e, 10);
+    wf_trainer *t = new_trainer(&e);
+    wf_registry *other;
+    wf_error err;
+    assert_int_equal(wf_registry_open(e.models, NULL, &other, &err), 0);
+    wf_trainer *second = (wf_trainer *)1;
+    assert_int_equal(wf_trainer_new(e.cfg, e.db, other, NULL, NULL, &second, &err), WF_ESTATE);
+    assert_null(second);
+    assert_non_null(strstr(err.msg, "another process trains into it"));
+    wf_trainer_free(t);
+    wf_registry_free(other);
     env_free(&e);
 }
 
@@ -605,6 +633,7 @@ int main(void)
         cmocka_unit_test(test_stop_cancels_a_run),
         cmocka_unit_test(test_failed_run_is_retried),
         cmocka_unit_test(test_backoff_survives_a_restart),
+        cmocka_unit_test(test_one_trainer_per_registry),
         cmocka_unit_test(test_corrupt_current_is_replaced),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
