@@ -52,7 +52,8 @@ int wf_registry_claim_training(wf_registry *r, wf_error *err)
     if (rc == 0)
         return wf_error_set(err, WF_ESTATE,
                             "registry %s: another process trains into it (a daemon with "
-                            "train.enabled, or wildfeed train); one trainer per model.dir",
+                            "train.enabled, or wildfeed train); one trainer per model.dir: "
+                            "set train.enabled=false here",
                             r->root);
     return rc < 0 ? rc : 0;
 }
