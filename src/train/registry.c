@@ -223,23 +223,10 @@ int wf_registry_save(wf_registry *r, const wf_model *m, wf_model_meta *meta, wf_
 
 int wf_reg_current_locked(wf_registry *r, char out[WF_VERSION_MAX], wf_error *err)
 {
-    char path[WF_REG_PATH_MAX];
-    int rc = wf_reg_path(r, "CURRENT", NULL, path, err);
-    if (rc < 0)
-        return rc;
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return errno == ENOENT
-                   ? wf_error_set(err, WF_ENOTFOUND, "registry %s: no current model", r->root)
-                   : wf_error_set(err, WF_EIO, "%s: cannot open: %s", path, strerror(errno));
-    char line[WF_VERSION_MAX + 2] = "";
-    int got = fgets(line, sizeof line, f) != NULL;
-    fclose(f);
-    line[strcspn(line, "\r\n")] = '\0';
-    if (!got || !wf_reg_valid_version(line))
-        return wf_error_set(err, WF_ECORRUPT, "%s: not a version name", path);
-    memcpy(out, line, strlen(line) + 1);
-    return 0;
+    int rc = wf_reg_read_name(r, "CURRENT", out, err);
+    if (rc == WF_ENOTFOUND)
+        return wf_error_set(err, WF_ENOTFOUND, "registry %s: no current model", r->root);
+    return rc;
 }
 
 int wf_registry_current(wf_registry *r, char out[WF_VERSION_MAX], wf_error *err)
@@ -277,12 +264,9 @@ int wf_reg_activate_locked(wf_registry *r, const char *version, wf_error *err)
     int rc = wf_reg_meta_locked(r, version, &next, err);
     if (rc < 0)
         return rc;
-    char cur[WF_VERSION_MAX], path[WF_REG_PATH_MAX], line[WF_VERSION_MAX + 1];
+    char cur[WF_VERSION_MAX];
     int had = wf_reg_current_locked(r, cur, NULL) == 0 && strcmp(cur, version) != 0;
-    snprintf(line, sizeof line, "%s\n", version);
-    rc = wf_reg_path(r, "CURRENT", NULL, path, err);
-    if (rc == 0)
-        rc = wf_reg_write_atomic(path, r->root, line, strlen(line), err);
+    rc = wf_reg_write_name(r, "CURRENT", version, err);
     if (rc < 0)
         return rc;
     wf_reg_pending_clear(r);

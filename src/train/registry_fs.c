@@ -104,3 +104,33 @@ int wf_reg_remove_tree(const char *dir, wf_error *err)
         rc = wf_error_set(err, WF_EIO, "%s: cannot delete: %s", dir, strerror(errno));
     return rc;
 }
+
+int wf_reg_read_name(const wf_registry *r, const char *file, char out[WF_VERSION_MAX],
+                     wf_error *err)
+{
+    char path[WF_REG_PATH_MAX];
+    int rc = wf_reg_path(r, file, NULL, path, err);
+    if (rc < 0)
+        return rc;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return errno == ENOENT
+                   ? wf_error_set(err, WF_ENOTFOUND, "%s: not there", path)
+                   : wf_error_set(err, WF_EIO, "%s: cannot open: %s", path, strerror(errno));
+    char line[WF_VERSION_MAX + 2] = "";
+    int got = fgets(line, sizeof line, f) != NULL;
+    fclose(f);
+    line[strcspn(line, "\r\n")] = '\0';
+    if (!got || !wf_reg_valid_version(line))
+        return wf_error_set(err, WF_ECORRUPT, "%s: not a version name", path);
+    memcpy(out, line, strlen(line) + 1);
+    return 0;
+}
+
+int wf_reg_write_name(const wf_registry *r, const char *file, const char *version, wf_error *err)
+{
+    char path[WF_REG_PATH_MAX], line[WF_VERSION_MAX + 1];
+    int rc = wf_reg_path(r, file, NULL, path, err);
+    int n = snprintf(line, sizeof line, "%s\n", version);
+    return rc < 0 ? rc : wf_reg_write_atomic(path, r->root, line, (size_t)n, err);
+}

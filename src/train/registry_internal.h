@@ -30,6 +30,12 @@ int wf_reg_fsync_path(const char *path, wf_error *err);
  * the folder dir. */
 int wf_reg_write_atomic(const char *path, const char *dir, const char *data, size_t len,
                         wf_error *err);
+/* The one-line files naming a version (CURRENT, PENDING): read, with
+ * WF_ENOTFOUND when absent and WF_ECORRUPT when the line is no version
+ * name; written atomically as "<version>\n". */
+int wf_reg_read_name(const wf_registry *r, const char *file, char out[WF_VERSION_MAX],
+                     wf_error *err);
+int wf_reg_write_name(const wf_registry *r, const char *file, const char *version, wf_error *err);
 /* Deletes a folder and the plain files in it (version folders are flat). */
 int wf_reg_remove_tree(const char *dir, wf_error *err);
 

@@ -18,10 +18,7 @@
 
 int wf_reg_pending_write(wf_registry *r, const char *version, wf_error *err)
 {
-    char path[WF_REG_PATH_MAX], line[WF_VERSION_MAX + 1];
-    int rc = wf_reg_path(r, "PENDING", NULL, path, err);
-    snprintf(line, sizeof line, "%s\n", version);
-    return rc < 0 ? rc : wf_reg_write_atomic(path, r->root, line, strlen(line), err);
+    return wf_reg_write_name(r, "PENDING", version, err);
 }
 
 void wf_reg_pending_clear(wf_registry *r)
@@ -40,18 +37,8 @@ void wf_reg_pending_clear(wf_registry *r)
  * valid. */
 static void pending_version(wf_registry *r, char out[WF_VERSION_MAX])
 {
-    char path[WF_REG_PATH_MAX], line[WF_VERSION_MAX + 2] = "";
-    out[0] = '\0';
-    if (wf_reg_path(r, "PENDING", NULL, path, NULL) < 0)
-        return;
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return;
-    int got = fgets(line, sizeof line, f) != NULL;
-    fclose(f);
-    line[strcspn(line, "\r\n")] = '\0';
-    if (got && wf_reg_valid_version(line))
-        memcpy(out, line, strlen(line) + 1);
+    if (wf_reg_read_name(r, "PENDING", out, NULL) < 0)
+        out[0] = '\0';
 }
 
 /* The version PENDING names is whole: promoted, and every file matching
@@ -86,7 +73,8 @@ int wf_reg_pending_finish(wf_registry *r, wf_error *err)
         return 0;
     }
     if (rc < 0) {
-        *err = why;
+        if (err)
+            *err = why;
         return rc;
     }
     wf_log(WF_LOG_WARN, "registry: finishing a promotion interrupted before activation", "version",
